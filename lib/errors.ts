@@ -46,8 +46,10 @@ export function describeValue(value: unknown): string {
     return String(value);
   }
   if (ArrayBuffer.isView(value)) {
-    const length = 'length' in value ? `of length ${String(value.length)}` : '';
-    return `a ${value.constructor.name} ${length}`.trim();
+    const name = value.constructor.name;
+    const article = /^[AEIOU]/.test(name) ? 'an' : 'a';
+    const length = 'length' in value ? ` of length ${String(value.length)}` : '';
+    return `${article} ${name}${length}`;
   }
   if (Array.isArray(value)) return `an Array of length ${value.length}`;
   if (typeof value === 'function') return 'a function';
