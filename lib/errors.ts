@@ -4,7 +4,8 @@
 export type ErrorCode =
   | 'ERR_LITEQUANT_INVALID_ARGUMENT'
   | 'ERR_LITEQUANT_NATIVE_LOAD'
-  | 'ERR_LITEQUANT_ISA_UNAVAILABLE';
+  | 'ERR_LITEQUANT_ISA_UNAVAILABLE'
+  | 'ERR_LITEQUANT_MODEL_FORMAT';
 
 export class LitequantError extends Error {
   readonly code: ErrorCode;
@@ -34,6 +35,13 @@ export class NativeLoadError extends LitequantError {
 export class IsaUnavailableError extends LitequantError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_LITEQUANT_ISA_UNAVAILABLE', message, options);
+  }
+}
+
+/** The bytes are not a well-formed TFLite model: the message says what is wrong and where. */
+export class ModelFormatError extends LitequantError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_LITEQUANT_MODEL_FORMAT', message, options);
   }
 }
 

@@ -3,7 +3,10 @@
 import { Command } from 'commander';
 
 import { LitequantError } from '../errors.js';
+import { summarize } from '../ir/summary.js';
 import { capabilities } from '../native/index.js';
+import { formatSummary } from './inspect.js';
+import { readModelFile } from './model-file.js';
 
 function printCapabilities(json: boolean): void {
   const caps = capabilities();
@@ -37,6 +40,19 @@ program
   .description('show the detected CPU features and the selected kernel path')
   .option('--json', 'print machine-readable JSON')
   .action((opts: { json?: boolean }) => printCapabilities(opts.json === true));
+
+program
+  .command('inspect')
+  .description('show ops, inputs/outputs, signatures, tensors with quantization, and sizes')
+  .argument('<model>', 'a .tflite file')
+  .option('--json', 'print machine-readable JSON')
+  .action((model: string, opts: { json?: boolean }) => {
+    const { bytes, graph } = readModelFile(model);
+    const summary = summarize(graph);
+    process.stdout.write(
+      opts.json === true ? `${JSON.stringify(summary, null, 2)}\n` : formatSummary(model, bytes.length, summary),
+    );
+  });
 
 try {
   await program.parseAsync(process.argv);
