@@ -14,7 +14,7 @@ if [ "$(uname -m)" != "x86_64" ]; then
   echo "== aarch64 cross tests: skipped (they cross-compile from x86_64 only)"
   exit 0
 fi
-bash scripts/ensure-cross-toolchain.sh
+bash scripts/ensure-test-tools.sh
 echo "== native tests: aarch64 under qemu-aarch64"
 cmake -S . -B build-native-aarch64 -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake >/dev/null

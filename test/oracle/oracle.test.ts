@@ -1,6 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 
 import { ByteBuffer } from 'flatbuffers';
 import t from 'tap';
@@ -9,14 +7,12 @@ import { readNpy, writeNpy } from '../fixtures/npy.js';
 import type { NpyArray } from '../fixtures/npy.js';
 import { OracleError, loadOracle, runOracle, tensorValues } from '../fixtures/oracle.js';
 import type { OracleTensor } from '../fixtures/oracle.js';
+import { sharedPath, sharedSkip } from '../fixtures/shared.js';
 
-const shared = fileURLToPath(new URL('../../../shared/', import.meta.url));
-const skip = existsSync(join(shared, 'models')) && existsSync(join(shared, 'data'))
-  ? false
-  : `${shared} is absent: the oracle tests need the shared models and data`;
+const skip = sharedSkip('models') || sharedSkip('data');
 
-const model = (name: string): Uint8Array => new Uint8Array(readFileSync(join(shared, 'models', name)));
-const npy = (name: string) => readNpy(readFileSync(join(shared, 'data', name)));
+const model = (name: string): Uint8Array => new Uint8Array(readFileSync(sharedPath('models', name)));
+const npy = (name: string) => readNpy(readFileSync(sharedPath('data', name)));
 
 const argmax = (tensor: OracleTensor): number => {
   const values = tensorValues(tensor);
@@ -121,7 +117,7 @@ t.test('SignatureDef and -1 batch (hello_world sine): runs in both runtimes, whi
 t.test('int16x8 SEANet models equal their golden outputs bit for bit, in both runtimes', { skip }, async (t) => {
   // The CSVs are one line each: the tensor's values in C order.
   const csv = (name: string) =>
-    Int16Array.from(readFileSync(join(shared, 'models', 'int16x8', name), 'utf8').trim().split(','), Number);
+    Int16Array.from(readFileSync(sharedPath('models', 'int16x8', name), 'utf8').trim().split(','), Number);
   for (const name of ['seanet_conv0', 'seanet_conv10', 'seanet_add0']) {
     const bytes = model(`int16x8/${name}.tflite`);
     const info = await loadOracle(bytes);
