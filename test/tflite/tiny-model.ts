@@ -41,7 +41,7 @@ export function tinyGraph(): Graph {
           tensor('output', [1, 3]),
           {
             ...tensor('output_q', [1, 3], 0, TensorType.INT8),
-            quantization: { min: [-2], max: [2], scale: [4 / 255], zeroPoint: [-1], quantizedDimension: 0, details: null },
+            quantization: { min: [-2], max: [2], scale: [Math.fround(4 / 255)], zeroPoint: [-1], quantizedDimension: 0, details: null },
           },
         ],
         inputs: [0],
