@@ -2,10 +2,53 @@
 export {
   LitequantError,
   InvalidArgumentError,
+  ModelFormatError,
   NativeLoadError,
   IsaUnavailableError,
 } from './errors.js';
 export type { ErrorCode } from './errors.js';
+
+// The model format and IR.
+export { readModel } from './tflite/read.js';
+export { writeModel } from './tflite/write.js';
+export { operatorCode, resolveBuiltinCode, tensorTypeBits, denseByteSize } from './ir/graph.js';
+export type {
+  Graph,
+  Subgraph,
+  Tensor,
+  Operator,
+  OperatorCode,
+  Quantization,
+  ModelBuffer,
+  Metadata,
+  SignatureDef,
+  TensorMap,
+  ExternalBuffer,
+  ExternalBufferGroup,
+} from './ir/graph.js';
+export { GraphBuilder, builtinOptions, quantization } from './ir/builder.js';
+export type { TensorSpec, OpSpec, QuantizationSpec } from './ir/builder.js';
+export { summarize } from './ir/summary.js';
+export type { ModelSummary, SubgraphSummary, TensorSummary, OpCount, QuantizationSummary } from './ir/summary.js';
+export {
+  TensorType,
+  BuiltinOperator,
+  ActivationFunctionType,
+  Padding,
+  CustomOptionsFormat,
+} from './tflite/schema.js';
+export type {
+  BuiltinOptions,
+  BuiltinOptions2,
+  QuantizationDetails,
+  SparsityParameters,
+  DimensionMetadata,
+  SparseIndexVector,
+  VariantSubType,
+} from './tflite/schema.js';
+export { tensorTypeName, builtinOperatorName } from './tflite/names.js';
+
+// Native kernels and the machine.
 export { capabilities, selectIsa } from './native/index.js';
 export type { Capabilities, CpuFeatureFlags, IsaPath } from './native/index.js';
 export { quantizeTensor, dequantizeTensor } from './native/quantize.js';

@@ -4,6 +4,7 @@ import {
   InvalidArgumentError,
   IsaUnavailableError,
   LitequantError,
+  ModelFormatError,
   NativeLoadError,
   describeValue,
   expected,
@@ -14,6 +15,7 @@ t.test('every error class carries its stable code and name', async (t) => {
     [new InvalidArgumentError('x'), 'ERR_LITEQUANT_INVALID_ARGUMENT'],
     [new NativeLoadError('x'), 'ERR_LITEQUANT_NATIVE_LOAD'],
     [new IsaUnavailableError('x'), 'ERR_LITEQUANT_ISA_UNAVAILABLE'],
+    [new ModelFormatError('x'), 'ERR_LITEQUANT_MODEL_FORMAT'],
   ];
   for (const [error, code] of cases) {
     t.ok(error instanceof LitequantError);

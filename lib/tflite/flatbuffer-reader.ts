@@ -81,6 +81,7 @@ export class FlatReader {
   /** A vector's element count and first element position, with its bytes inside the file. */
   vector(pos: number, elementSize: number, where: string): { start: number; length: number } {
     if (pos % 4 !== 0) this.fail(where, `vector at ${hex(pos)} is not 4-byte aligned`);
+    if (pos + 4 > this.length) this.fail(where, `vector at ${hex(pos)} lies past the end of the file`);
     const length = this.view.getUint32(pos, true);
     const start = pos + 4;
     if (length * elementSize > this.length - start) {

@@ -10,7 +10,7 @@ import { FlatReader, type Table } from '../../lib/tflite/flatbuffer-reader.js';
 import { readModel } from '../../lib/tflite/read.js';
 import { Slot } from '../../lib/tflite/schema.js';
 import { writeModel } from '../../lib/tflite/write.js';
-import { tinyGraph } from './tiny-model.js';
+import { tinyGraph } from '../fixtures/tiny-model.js';
 
 const good = writeModel(tinyGraph()).slice();
 

@@ -16,7 +16,7 @@ import * as schema from '../../lib/tflite/schema.js';
 import { BuiltinOperator, Slot, TABLES, UNIONS, type BuiltinOptions, type BuiltinOptions2, type FieldDef } from '../../lib/tflite/schema.js';
 import { writeModel } from '../../lib/tflite/write.js';
 import { flatcSkip, sharedPath, sharedSkip } from '../fixtures/shared.js';
-import { tensor, tinyGraph } from './tiny-model.js';
+import { tensor, tinyGraph } from '../fixtures/tiny-model.js';
 
 t.test('a model built in code round-trips', async (t) => {
   const graph = tinyGraph();
@@ -212,4 +212,44 @@ t.test('values that do not fit their field are InvalidArgumentErrors naming the 
   t.throws(() => writeModel(withOp({ builtinOptions: { ...sg.operators[0]!.builtinOptions!, fusedActivationFunction: 300 } })), { code, message: /builtinOptions\.fusedActivationFunction/ });
   t.throws(() => writeModel(withOp({ largeCustomOptions: true })), { code, message: /customOptions is null/ });
   t.throws(() => writeModel({ ...graph, buffers: [{ data: [1, 2] as unknown as Uint8Array, external: false }] }), { code, message: /graph\.buffers\[0\]\.data/ });
+});
+
+t.test('sparsity, variant subtypes and quantization details round-trip', async (t) => {
+  const graph = tinyGraph();
+  const sg = graph.subgraphs[0]!;
+  const sparse: Graph = {
+    ...graph,
+    subgraphs: [{
+      ...sg,
+      tensors: sg.tensors.map((x, i) => {
+        if (i === 1) {
+          // Compressed weights: fewer bytes than the dense [3,4] shape needs, which is fine.
+          return {
+            ...x,
+            sparsity: {
+              traversalOrder: [0, 1],
+              blockMap: null,
+              dimMetadata: [
+                { format: 0, denseSize: 3, arraySegments: null, arrayIndices: null },
+                {
+                  format: 1,
+                  denseSize: 0,
+                  arraySegments: { kind: 'Int32Vector', values: [0, 2, 3, 4] },
+                  arrayIndices: { kind: 'Uint8Vector', values: new Uint8Array([0, 3, 1, 2]) },
+                },
+              ],
+            },
+          };
+        }
+        if (i === 3) return { ...x, variantTensors: [{ shape: [2, -1], type: 9, hasRank: true }, { shape: null, type: 0, hasRank: false }] };
+        if (i === 4) {
+          return { ...x, quantization: { ...x.quantization!, details: { kind: 'BlockwiseQuantization', scales: 1, zeroPoints: 2, blockSize: 32 } } };
+        }
+        return x;
+      }),
+    }],
+  } as Graph;
+  const shortWeights = { data: graph.buffers[1]!.data.subarray(0, 16), external: false };
+  const withShort = { ...sparse, buffers: sparse.buffers.map((b, i) => (i === 1 ? shortWeights : b)) };
+  t.ok(isDeepStrictEqual(readModel(writeModel(withShort)), withShort));
 });
