@@ -10,6 +10,29 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("selectIsa", Napi::Function::New(env, SelectIsa, "selectIsa"));
   exports.Set("quantizeInt8", Napi::Function::New(env, QuantizeInt8, "quantizeInt8"));
   exports.Set("dequantizeInt8", Napi::Function::New(env, DequantizeInt8, "dequantizeInt8"));
+  exports.Set("qs8GemmPack", Napi::Function::New(env, Qs8GemmPack, "qs8GemmPack"));
+  exports.Set("qs8GemmRun", Napi::Function::New(env, Qs8GemmRun, "qs8GemmRun"));
+  exports.Set("qs8GemmAccumulate", Napi::Function::New(env, Qs8GemmAccumulateRun, "qs8GemmAccumulate"));
+  exports.Set("qs8GemmColumnSums", Napi::Function::New(env, Qs8GemmColumnSumsCopy, "qs8GemmColumnSums"));
+  exports.Set("qs8GemmInfo", Napi::Function::New(env, Qs8GemmInfo, "qs8GemmInfo"));
+  exports.Set("f32GemmPack", Napi::Function::New(env, F32GemmPack, "f32GemmPack"));
+  exports.Set("f32Gemm", Napi::Function::New(env, F32GemmBinding, "f32Gemm"));
+  exports.Set("f32Conv2d", Napi::Function::New(env, F32Conv2dBinding, "f32Conv2d"));
+  exports.Set("f32DepthwisePack", Napi::Function::New(env, F32DepthwisePack, "f32DepthwisePack"));
+  exports.Set("f32DepthwiseConv2d", Napi::Function::New(env, F32DepthwiseConv2dBinding, "f32DepthwiseConv2d"));
+  exports.Set("f32MinMax", Napi::Function::New(env, F32MinMaxBinding, "f32MinMax"));
+  exports.Set("f32Histogram", Napi::Function::New(env, F32HistogramBinding, "f32Histogram"));
+  exports.Set("f32ToF16", Napi::Function::New(env, F32ToF16Binding, "f32ToF16"));
+  exports.Set("f16ToF32", Napi::Function::New(env, F16ToF32Binding, "f16ToF32"));
+  exports.Set("qs16FullyConnected", Napi::Function::New(env, Qs16FullyConnected, "qs16FullyConnected"));
+  exports.Set("qs16Conv2d", Napi::Function::New(env, Qs16Conv2dBinding, "qs16Conv2d"));
+  exports.Set("qs16DepthwiseConv2d", Napi::Function::New(env, Qs16DepthwiseConv2dBinding, "qs16DepthwiseConv2d"));
+  exports.Set("hybridFullyConnected", Napi::Function::New(env, HybridFullyConnectedBinding, "hybridFullyConnected"));
+  exports.Set("hybridBatchMatMul", Napi::Function::New(env, HybridBatchMatMulBinding, "hybridBatchMatMul"));
+  exports.Set("hybridConv2d", Napi::Function::New(env, HybridConv2dBinding, "hybridConv2d"));
+  exports.Set("qs8ConvPack", Napi::Function::New(env, Qs8ConvPack, "qs8ConvPack"));
+  exports.Set("qs8ConvRun", Napi::Function::New(env, Qs8ConvRun, "qs8ConvRun"));
+  exports.Set("qs8ConvInfo", Napi::Function::New(env, Qs8ConvInfo, "qs8ConvInfo"));
   return exports;
 }
 

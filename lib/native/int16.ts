@@ -1,0 +1,313 @@
+// int16x8 layers on the native kernels (TFLite's 16x8 quantization): int16 activations with
+// zero point 0, int8 weights (per tensor or per output channel, zero point 0), int64 bias,
+// exact int64 sums and TFLite's requantization, so outputs equal the TFLite runtime's bit for bit.
+import { InvalidArgumentError, expected } from '../errors.js';
+import { callNative } from './index.js';
+import {
+  type ConvPadding,
+  type FusedActivation,
+  checkActivation,
+  checkPair,
+  checkScale,
+  checkScales,
+  checkShape,
+  checkThreads,
+  conv2dGeometry,
+  quantizedActivationRange,
+} from './layer-params.js';
+
+export type { ConvPadding, FusedActivation } from './layer-params.js';
+
+/**
+ * How FULLY_CONNECTED's int64 sums become int16 outputs (the two official runtimes differ;
+ * test/native/int16.test.ts checks both bit for bit):
+ * - 'double': round(double(acc) * s_in * s_w / s_out), halfway cases away from zero. LiteRT
+ *   since 2025-04 (LiteRT.js 2.5.3). The default.
+ * - 'fixed-point': TFLite's int64 MultiplyByQuantizedMultiplier (a 16-bit reduced multiplier and
+ *   one rounding shift; per-tensor multipliers from float(s_in * s_w)). TFLite before 2025-04
+ *   (tfjs-tflite 0.0.1-alpha.10). CONV_2D uses this rule in both runtimes.
+ */
+export type Int16Requantization = 'fixed-point' | 'double';
+
+interface CommonOptions {
+  /** Scale of the int16 input (zero point 0). */
+  readonly inputScale: number;
+  /** One weight scale, or one per output channel. */
+  readonly weightScale: number | ArrayLike<number>;
+  /** Scale of the int16 output (zero point 0). */
+  readonly outputScale: number;
+  /** The fused activation, applied as TFLite's quantized clamp. Default 'none'. */
+  readonly activation?: FusedActivation;
+  /** Threads to split the work over (1..256). Default 1. */
+  readonly threads?: number;
+}
+
+export interface Int16FullyConnectedOptions extends CommonOptions {
+  /** Default 'double' (current LiteRT). */
+  readonly requantization?: Int16Requantization;
+}
+
+export interface Int16Conv2dOptions extends CommonOptions {
+  /** [batch, height, width, channels] of the NHWC input. */
+  readonly inputShape: readonly number[];
+  /** [outputChannels, filterHeight, filterWidth, inputChannels] of the OHWI filter. */
+  readonly filterShape: readonly number[];
+  readonly padding: ConvPadding;
+  /** [height, width]; default [1, 1]. */
+  readonly stride?: readonly [number, number];
+  /** [height, width]; default [1, 1]. */
+  readonly dilation?: readonly [number, number];
+}
+
+export interface Int16DepthwiseConv2dOptions extends CommonOptions {
+  /** [batch, height, width, channels] of the NHWC input. */
+  readonly inputShape: readonly number[];
+  /** [1, filterHeight, filterWidth, channels * depthMultiplier] (TFLite's layout). */
+  readonly filterShape: readonly number[];
+  readonly padding: ConvPadding;
+  readonly stride?: readonly [number, number];
+  readonly dilation?: readonly [number, number];
+}
+
+export interface Int16Conv2dResult {
+  readonly output: Int16Array;
+  /** [batch, outputHeight, outputWidth, outputChannels]. */
+  readonly shape: [number, number, number, number];
+}
+
+const MAX_ABS_BIAS = 2n ** 46n;
+
+function checkBias(bias: unknown, channels: number): BigInt64Array | null {
+  if (bias === null || bias === undefined) return null;
+  if (!(bias instanceof BigInt64Array)) throw expected('a BigInt64Array or null', 'bias', bias);
+  if (bias.length !== channels) {
+    throw new InvalidArgumentError(`Expected ${channels} values for bias but received ${bias.length}`);
+  }
+  bias.forEach((b, i) => {
+    if (b > MAX_ABS_BIAS || b < -MAX_ABS_BIAS) {
+      throw expected('an int64 within +-2^46 (TFLite int16x8 bias bound)', `bias[${i}]`, b);
+    }
+  });
+  return bias;
+}
+
+function checkOptions(options: unknown): asserts options is CommonOptions {
+  if (options === null || typeof options !== 'object') throw expected('an object', 'options', options);
+}
+
+/**
+ * FULLY_CONNECTED int16x8: output[b][n] = requantize(sum_k input[b][k] * weights[n][k] + bias[n]).
+ * `weights` is [units, inputSize] (TFLite's layout); the input holds batch rows of inputSize.
+ */
+export function int16FullyConnected(
+  input: Int16Array,
+  weights: Int8Array,
+  bias: BigInt64Array | null,
+  units: number,
+  options: Int16FullyConnectedOptions,
+): Int16Array {
+  if (!(input instanceof Int16Array)) throw expected('an Int16Array', 'input', input);
+  if (!(weights instanceof Int8Array)) throw expected('an Int8Array', 'weights', weights);
+  if (!Number.isInteger(units) || units < 1) throw expected('a positive integer', 'units', units);
+  checkOptions(options);
+  if (weights.length % units !== 0 || weights.length === 0) {
+    throw new InvalidArgumentError(
+      `Expected weights of units * inputSize values but received ${weights.length} for ${units} units`,
+    );
+  }
+  const inputSize = weights.length / units;
+  if (input.length % inputSize !== 0) {
+    throw new InvalidArgumentError(
+      `Expected input of batch * ${inputSize} values but received ${input.length}`,
+    );
+  }
+  const batch = input.length / inputSize;
+  const checkedBias = checkBias(bias, units);
+  const inputScale = checkScale(options.inputScale, 'inputScale');
+  const weightScales = checkScales(options.weightScale, 'weightScale', units);
+  const outputScale = checkScale(options.outputScale, 'outputScale');
+  const requantization = options.requantization ?? 'double';
+  if (requantization !== 'fixed-point' && requantization !== 'double') {
+    throw expected("'fixed-point' or 'double'", 'requantization', requantization);
+  }
+  const activation = checkActivation(options.activation);
+  const [qmin, qmax] = quantizedActivationRange(activation, outputScale, 0, -32768, 32767);
+  const threads = checkThreads(options.threads);
+  const output = new Int16Array(batch * units);
+  callNative((b) =>
+    b.qs16FullyConnected(input, weights, checkedBias, weightScales, output, {
+      batch,
+      inputSize,
+      units,
+      inputScale,
+      outputScale,
+      requantization,
+      qmin,
+      qmax,
+      threads,
+    }),
+  );
+  return output;
+}
+
+/** CONV_2D int16x8 with TFLite's padding, stride and dilation rules (NHWC input, OHWI filter). */
+export function int16Conv2d(
+  input: Int16Array,
+  filter: Int8Array,
+  bias: BigInt64Array | null,
+  options: Int16Conv2dOptions,
+): Int16Conv2dResult {
+  if (!(input instanceof Int16Array)) throw expected('an Int16Array', 'input', input);
+  if (!(filter instanceof Int8Array)) throw expected('an Int8Array', 'filter', filter);
+  checkOptions(options);
+  const [batch, height, width, channels] = checkShape(options.inputShape, 'inputShape', 4) as [
+    number,
+    number,
+    number,
+    number,
+  ];
+  const [outC, kh, kw, filterC] = checkShape(options.filterShape, 'filterShape', 4) as [
+    number,
+    number,
+    number,
+    number,
+  ];
+  if (filterC !== channels) {
+    throw new InvalidArgumentError(
+      `Expected filterShape[3] (${filterC}) to equal the input channels inputShape[3] (${channels})`,
+    );
+  }
+  if (height < 1 || width < 1 || channels < 1 || outC < 1 || kh < 1 || kw < 1) {
+    throw expected('non-zero spatial, channel and filter dimensions', 'inputShape/filterShape', [
+      ...options.inputShape,
+      ...options.filterShape,
+    ]);
+  }
+  if (input.length !== batch * height * width * channels) {
+    throw new InvalidArgumentError(
+      `Expected ${batch * height * width * channels} input values for inputShape [${options.inputShape.join(', ')}] but received ${input.length}`,
+    );
+  }
+  if (filter.length !== outC * kh * kw * channels) {
+    throw new InvalidArgumentError(
+      `Expected ${outC * kh * kw * channels} filter values for filterShape [${options.filterShape.join(', ')}] but received ${filter.length}`,
+    );
+  }
+  if (options.padding !== 'same' && options.padding !== 'valid') {
+    throw expected("'same' or 'valid'", 'padding', options.padding);
+  }
+  const stride = checkPair(options.stride, 'stride', [1, 1]);
+  const dilation = checkPair(options.dilation, 'dilation', [1, 1]);
+  const geometry = conv2dGeometry(options.padding, [height, width], [kh, kw], stride, dilation);
+  const checkedBias = checkBias(bias, outC);
+  const inputScale = checkScale(options.inputScale, 'inputScale');
+  const weightScales = checkScales(options.weightScale, 'weightScale', outC);
+  const outputScale = checkScale(options.outputScale, 'outputScale');
+  const activation = checkActivation(options.activation);
+  const [qmin, qmax] = quantizedActivationRange(activation, outputScale, 0, -32768, 32767);
+  const threads = checkThreads(options.threads);
+  const output = new Int16Array(batch * geometry.outputHeight * geometry.outputWidth * outC);
+  callNative((b) =>
+    b.qs16Conv2d(input, filter, checkedBias, weightScales, output, {
+      batch,
+      inputHeight: height,
+      inputWidth: width,
+      inputChannels: channels,
+      outputChannels: outC,
+      filterHeight: kh,
+      filterWidth: kw,
+      strideHeight: stride[0],
+      strideWidth: stride[1],
+      dilationHeight: dilation[0],
+      dilationWidth: dilation[1],
+      padding: options.padding,
+      inputScale,
+      outputScale,
+      qmin,
+      qmax,
+      threads,
+    }),
+  );
+  return { output, shape: [batch, geometry.outputHeight, geometry.outputWidth, outC] };
+}
+
+/**
+ * DEPTHWISE_CONV_2D int16x8 (TFLite's DepthwiseConvPerChannel for int16 with int64 bias):
+ * output channel c * depthMultiplier + m reads input channel c. The depth multiplier is
+ * filterShape[3] / inputShape[3].
+ */
+export function int16DepthwiseConv2d(
+  input: Int16Array,
+  filter: Int8Array,
+  bias: BigInt64Array | null,
+  options: Int16DepthwiseConv2dOptions,
+): Int16Conv2dResult {
+  if (!(input instanceof Int16Array)) throw expected('an Int16Array', 'input', input);
+  if (!(filter instanceof Int8Array)) throw expected('an Int8Array', 'filter', filter);
+  checkOptions(options);
+  const [batch, height, width, channels] = checkShape(options.inputShape, 'inputShape', 4) as [
+    number,
+    number,
+    number,
+    number,
+  ];
+  const [one, kh, kw, outC] = checkShape(options.filterShape, 'filterShape', 4) as [number, number, number, number];
+  if (one !== 1) throw expected('1 (TFLite depthwise filters are [1, KH, KW, C*M])', 'filterShape[0]', one);
+  if (height < 1 || width < 1 || channels < 1 || outC < 1 || kh < 1 || kw < 1) {
+    throw expected('non-zero spatial, channel and filter dimensions', 'inputShape/filterShape', [
+      ...options.inputShape,
+      ...options.filterShape,
+    ]);
+  }
+  if (outC % channels !== 0) {
+    throw new InvalidArgumentError(
+      `Expected filterShape[3] (${outC}) to be a multiple of the input channels (${channels})`,
+    );
+  }
+  if (input.length !== batch * height * width * channels) {
+    throw new InvalidArgumentError(
+      `Expected ${batch * height * width * channels} input values for inputShape [${options.inputShape.join(', ')}] but received ${input.length}`,
+    );
+  }
+  if (filter.length !== kh * kw * outC) {
+    throw new InvalidArgumentError(
+      `Expected ${kh * kw * outC} filter values for filterShape [${options.filterShape.join(', ')}] but received ${filter.length}`,
+    );
+  }
+  if (options.padding !== 'same' && options.padding !== 'valid') {
+    throw expected("'same' or 'valid'", 'padding', options.padding);
+  }
+  const stride = checkPair(options.stride, 'stride', [1, 1]);
+  const dilation = checkPair(options.dilation, 'dilation', [1, 1]);
+  const geometry = conv2dGeometry(options.padding, [height, width], [kh, kw], stride, dilation);
+  const checkedBias = checkBias(bias, outC);
+  const inputScale = checkScale(options.inputScale, 'inputScale');
+  const weightScales = checkScales(options.weightScale, 'weightScale', outC);
+  const outputScale = checkScale(options.outputScale, 'outputScale');
+  const activation = checkActivation(options.activation);
+  const [qmin, qmax] = quantizedActivationRange(activation, outputScale, 0, -32768, 32767);
+  const threads = checkThreads(options.threads);
+  const output = new Int16Array(batch * geometry.outputHeight * geometry.outputWidth * outC);
+  callNative((b) =>
+    b.qs16DepthwiseConv2d(input, filter, checkedBias, weightScales, output, {
+      batch,
+      inputHeight: height,
+      inputWidth: width,
+      inputChannels: channels,
+      depthMultiplier: outC / channels,
+      filterHeight: kh,
+      filterWidth: kw,
+      strideHeight: stride[0],
+      strideWidth: stride[1],
+      dilationHeight: dilation[0],
+      dilationWidth: dilation[1],
+      padding: options.padding,
+      inputScale,
+      outputScale,
+      qmin,
+      qmax,
+      threads,
+    }),
+  );
+  return { output, shape: [batch, geometry.outputHeight, geometry.outputWidth, outC] };
+}

@@ -1,0 +1,640 @@
+// int8 CONV_2D and DEPTHWISE_CONV_2D (qs8_conv.h): parameter checks, TFLite's output-size and
+// padding rules, the reference loops, and the fast paths:
+//   CONV_2D:    1x1 convolutions read the input directly as the GEMM's A matrix (row stride =
+//               stride_w * C); everything else goes through im2col tiles (padding filled with
+//               the input zero point) into Qs8Gemm, one tile per thread at a time.
+//   DEPTHWISE:  the qs8_dwconv kernels of the packed path over one output row at a time, through
+//               an indirection buffer (padded taps point at a row of the input zero point).
+#include "litequant/qs8_conv.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <stdexcept>
+#include <vector>
+
+#include "litequant/qs8_dwconv.h"
+#include "litequant/thread_pool.h"
+
+namespace litequant {
+namespace {
+
+constexpr uint64_t kMaxElements = (uint64_t{1} << 31) - 1;  // fits a JS typed array and int32
+constexpr uint64_t kMaxDim = uint64_t{1} << 24;
+
+// The product of the factors, or kMaxElements + 1 when it exceeds kMaxElements (no overflow).
+uint64_t BoundedProduct(std::initializer_list<uint64_t> factors) {
+  uint64_t p = 1;
+  for (uint64_t f : factors) {
+    if (f == 0) return 0;
+    if (p > kMaxElements / f) return kMaxElements + 1;
+    p *= f;
+  }
+  return p;
+}
+
+size_t DilatedKernel(size_t kernel, size_t dilation) { return (kernel - 1) * dilation + 1; }
+
+// TFLite's ComputeOutSize (with dilation); VALID inputs smaller than the kernel give 0.
+size_t OutputSize(Padding padding, size_t in, size_t kernel, size_t stride, size_t dilation) {
+  if (padding == Padding::kSame) return (in + stride - 1) / stride;
+  const size_t k = DilatedKernel(kernel, dilation);
+  return in >= k ? (in - k) / stride + 1 : 0;
+}
+
+// TFLite's ComputePaddingWithOffset: the leading half of the total padding (the odd pixel
+// goes to the bottom/right).
+size_t LeadingPadding(size_t in, size_t out, size_t kernel, size_t stride, size_t dilation) {
+  const int64_t total = static_cast<int64_t>((out - 1) * stride + DilatedKernel(kernel, dilation)) -
+                        static_cast<int64_t>(in);
+  return total > 0 ? static_cast<size_t>(total / 2) : 0;
+}
+
+std::string Describe(const char* field, uint64_t value, const char* want) {
+  return std::string("Expected ") + want + " for " + field + " but received " +
+         std::to_string(value);
+}
+
+std::string CheckRequant(const Qs8Requant& r, size_t channels) {
+  if (r.mode != RequantMode::kFp32 && r.mode != RequantMode::kFixedPoint) {
+    return "Expected kFp32 or kFixedPoint for requant.mode";
+  }
+  const size_t n = r.mode == RequantMode::kFp32 ? r.scale.size() : r.multiplier.size();
+  const char* what = r.mode == RequantMode::kFp32 ? "requant.scale" : "requant.multiplier";
+  if (n != 1 && n != channels) {
+    return "Expected 1 or " + std::to_string(channels) + " entries (output channels) for " +
+           what + " but received " + std::to_string(n);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (r.mode == RequantMode::kFp32) {
+      const float s = r.scale[i];
+      if (!(std::isfinite(s) && s > 0.0f)) {
+        return "Expected finite positive values for requant.scale but received " +
+               std::to_string(s) + " at index " + std::to_string(i);
+      }
+    } else {
+      const QuantizedMultiplier m = r.multiplier[i];
+      if (m.multiplier != 0 && m.multiplier < (int32_t{1} << 30)) {
+        return "Expected 0 or a value in [2^30, 2^31) for requant.multiplier[" +
+               std::to_string(i) + "].multiplier but received " + std::to_string(m.multiplier);
+      }
+      if (m.shift < -31 || m.shift > 30) {
+        return "Expected a value in [-31, 30] for requant.multiplier[" + std::to_string(i) +
+               "].shift but received " + std::to_string(m.shift);
+      }
+    }
+  }
+  const auto in_int8 = [](int32_t v) { return v >= -128 && v <= 127; };
+  if (!in_int8(r.output_zero_point)) {
+    return "Expected an integer between -128 and 127 for requant.output_zero_point but received " +
+           std::to_string(r.output_zero_point);
+  }
+  if (!in_int8(r.qmin)) {
+    return "Expected an integer between -128 and 127 for requant.qmin but received " +
+           std::to_string(r.qmin);
+  }
+  if (!in_int8(r.qmax) || r.qmax < r.qmin) {
+    return "Expected an integer between requant.qmin and 127 for requant.qmax but received " +
+           std::to_string(r.qmax);
+  }
+  return "";
+}
+
+// Expands per-tensor parameters to one entry per channel.
+template <typename T>
+std::vector<T> PerChannel(const std::vector<T>& v, size_t channels) {
+  return v.size() == 1 ? std::vector<T>(channels, v[0]) : v;
+}
+
+int32_t RequantizeChannel(uint32_t acc, const Qs8Requant& r, size_t channel) {
+  const auto a = static_cast<int32_t>(acc);
+  if (r.mode == RequantMode::kFp32) {
+    const float s = r.scale[r.scale.size() == 1 ? 0 : channel];
+    return RequantizeFp32(a, s, r.output_zero_point, r.qmin, r.qmax);
+  }
+  const QuantizedMultiplier m = r.multiplier[r.multiplier.size() == 1 ? 0 : channel];
+  return RequantizeFixedPoint(a, m, r.output_zero_point, r.qmin, r.qmax);
+}
+
+// A 64-byte aligned byte buffer (the kernels' packed data must be aligned).
+class AlignedBytes {
+ public:
+  explicit AlignedBytes(size_t n) : storage_(n + 64) {
+    const auto address = reinterpret_cast<uintptr_t>(storage_.data());
+    offset_ = static_cast<size_t>((64 - address % 64) % 64);
+  }
+  uint8_t* data() { return storage_.data() + offset_; }
+  const uint8_t* data() const { return storage_.data() + offset_; }
+
+ private:
+  std::vector<uint8_t> storage_;
+  size_t offset_ = 0;
+};
+
+// The path whose depthwise kernels serve `path`, following the fallback chain.
+Path DwconvKernelPath(Path path) {
+  for (;;) {
+    switch (path) {
+      case Path::kReference:
+#ifdef LITEQUANT_BUILT_AVX2
+      case Path::kAvx2:
+#endif
+#ifdef LITEQUANT_BUILT_AVX512
+      case Path::kAvx512:
+#endif
+#ifdef LITEQUANT_BUILT_NEON
+      case Path::kNeon:
+#endif
+        return path;
+      default: path = FallbackPath(path);
+    }
+  }
+}
+
+// Work per ParallelFor item below which splitting costs more than it saves.
+constexpr size_t kMinMacsPerChunk = 1 << 16;
+
+size_t GrainFor(size_t macs_per_item) {
+  return std::max<size_t>(1, kMinMacsPerChunk / std::max<size_t>(1, macs_per_item));
+}
+
+void RunParallel(ThreadPool* pool, size_t n, size_t grain,
+                 const std::function<void(size_t, size_t)>& fn) {
+  if (n == 0) return;
+  if (pool == nullptr || pool->size() <= 1 || n <= grain) {
+    fn(0, n);
+    return;
+  }
+  pool->ParallelFor(n, grain, fn);
+}
+
+}  // namespace
+
+const Qs8DwconvKernels& Qs8DwconvKernelsFor(Path path) {
+  switch (DwconvKernelPath(path)) {
+#ifdef LITEQUANT_BUILT_AVX2
+    case Path::kAvx2: return kQs8DwconvAvx2;
+#endif
+#ifdef LITEQUANT_BUILT_AVX512
+    case Path::kAvx512: return kQs8DwconvAvx512;
+#endif
+#ifdef LITEQUANT_BUILT_NEON
+    case Path::kNeon: return kQs8DwconvNeon;
+#endif
+    default: return kQs8DwconvReference;
+  }
+}
+
+class Qs8PackedConv {
+ public:
+  ConvKind kind = ConvKind::kConv2D;
+  Qs8ConvParams params;
+  Qs8ConvGeometry geometry;
+  Path path = Path::kReference;
+  // CONV_2D
+  std::shared_ptr<const Qs8PackedWeights> gemm;
+  // DEPTHWISE_CONV_2D
+  const Qs8DwconvKernels* dwconv = nullptr;
+  std::unique_ptr<AlignedBytes> dwconv_packed;
+  std::vector<int8_t> zero_point_row;  // what padded taps read: output_channels bytes
+};
+
+std::string CheckQs8ConvParams(const Qs8ConvParams& p, ConvKind kind) {
+  const std::pair<const char*, size_t> dims[] = {
+      {"batch", p.batch},
+      {"input_height", p.input_height},
+      {"input_width", p.input_width},
+      {"input_channels", p.input_channels},
+      {"output_channels", p.output_channels},
+      {"kernel_height", p.kernel_height},
+      {"kernel_width", p.kernel_width},
+      {"stride_height", p.stride_height},
+      {"stride_width", p.stride_width},
+      {"dilation_height", p.dilation_height},
+      {"dilation_width", p.dilation_width},
+      {"depth_multiplier", p.depth_multiplier}};
+  for (const auto& [name, value] : dims) {
+    if (value < 1 || value > kMaxDim) return Describe(name, value, "an integer between 1 and 2^24");
+  }
+  if (p.padding != Padding::kSame && p.padding != Padding::kValid) {
+    return "Expected kSame or kValid for padding";
+  }
+  if (p.input_zero_point < -128 || p.input_zero_point > 127) {
+    return "Expected an integer between -128 and 127 for input_zero_point but received " +
+           std::to_string(p.input_zero_point);
+  }
+  if (kind == ConvKind::kDepthwise) {
+    if (p.output_channels != p.input_channels * p.depth_multiplier) {
+      return Describe("output_channels", p.output_channels,
+                      ("input_channels * depth_multiplier (" +
+                       std::to_string(p.input_channels * p.depth_multiplier) + ")")
+                          .c_str());
+    }
+  } else if (p.depth_multiplier != 1) {
+    return Describe("depth_multiplier", p.depth_multiplier, "1 (CONV_2D has none)");
+  }
+  const uint64_t kh = DilatedKernel(p.kernel_height, p.dilation_height);
+  const uint64_t kw = DilatedKernel(p.kernel_width, p.dilation_width);
+  if (kh > kMaxDim || kw > kMaxDim) return "Expected a dilated kernel of at most 2^24 pixels";
+  if (p.padding == Padding::kValid && (p.input_height < kh || p.input_width < kw)) {
+    return "Expected an input of at least the dilated kernel size (" + std::to_string(kh) + "x" +
+           std::to_string(kw) + ") with VALID padding but received " +
+           std::to_string(p.input_height) + "x" + std::to_string(p.input_width);
+  }
+  const Qs8ConvGeometry g = ComputeQs8ConvGeometry(p);
+  const uint64_t weights = kind == ConvKind::kConv2D
+                               ? BoundedProduct({p.output_channels, p.kernel_height,
+                                                 p.kernel_width, p.input_channels})
+                               : BoundedProduct({p.kernel_height, p.kernel_width,
+                                                 p.output_channels});
+  if (BoundedProduct({p.batch, p.input_height, p.input_width, p.input_channels}) > kMaxElements ||
+      BoundedProduct({p.batch, g.output_height, g.output_width, p.output_channels}) >
+          kMaxElements ||
+      weights > kMaxElements) {
+    return "Expected input, output and weight tensors of fewer than 2^31 elements";
+  }
+  return CheckRequant(p.requant, p.output_channels);
+}
+
+Qs8ConvGeometry ComputeQs8ConvGeometry(const Qs8ConvParams& p) {
+  Qs8ConvGeometry g;
+  g.output_height =
+      OutputSize(p.padding, p.input_height, p.kernel_height, p.stride_height, p.dilation_height);
+  g.output_width =
+      OutputSize(p.padding, p.input_width, p.kernel_width, p.stride_width, p.dilation_width);
+  if (p.padding == Padding::kSame) {
+    g.pad_top = LeadingPadding(p.input_height, g.output_height, p.kernel_height, p.stride_height,
+                               p.dilation_height);
+    g.pad_left = LeadingPadding(p.input_width, g.output_width, p.kernel_width, p.stride_width,
+                                p.dilation_width);
+  }
+  return g;
+}
+
+size_t Qs8ConvInputSize(const Qs8ConvParams& p) {
+  return p.batch * p.input_height * p.input_width * p.input_channels;
+}
+
+size_t Qs8ConvOutputSize(const Qs8ConvParams& p) {
+  const Qs8ConvGeometry g = ComputeQs8ConvGeometry(p);
+  return p.batch * g.output_height * g.output_width * p.output_channels;
+}
+
+size_t Qs8ConvWeightSize(const Qs8ConvParams& p, ConvKind kind) {
+  return kind == ConvKind::kConv2D
+             ? p.output_channels * p.kernel_height * p.kernel_width * p.input_channels
+             : p.kernel_height * p.kernel_width * p.output_channels;
+}
+
+const Qs8ConvParams& Qs8PackedConvParams(const Qs8PackedConv& conv) { return conv.params; }
+ConvKind Qs8PackedConvKind(const Qs8PackedConv& conv) { return conv.kind; }
+Path Qs8PackedConvPath(const Qs8PackedConv& conv) { return conv.path; }
+const char* Qs8PackedConvKernelName(const Qs8PackedConv& conv) {
+  if (conv.kind == ConvKind::kConv2D) return Qs8PackedKernelName(*conv.gemm);
+  const bool is_3x3 = conv.params.kernel_height == 3 && conv.params.kernel_width == 3;
+  return is_3x3 ? conv.dwconv->name_3x3 : conv.dwconv->name;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reference loops.
+
+void Qs8Conv2DReference(const Qs8ConvParams& p, const int8_t* input, const int8_t* weights,
+                        const int32_t* bias, int8_t* output) {
+  const Qs8ConvGeometry g = ComputeQs8ConvGeometry(p);
+  const auto zp = p.input_zero_point;
+  for (size_t b = 0; b < p.batch; ++b) {
+    for (size_t oy = 0; oy < g.output_height; ++oy) {
+      for (size_t ox = 0; ox < g.output_width; ++ox) {
+        int8_t* out =
+            output + ((b * g.output_height + oy) * g.output_width + ox) * p.output_channels;
+        for (size_t o = 0; o < p.output_channels; ++o) {
+          uint32_t acc = bias != nullptr ? static_cast<uint32_t>(bias[o]) : 0;  // wraps
+          for (size_t ky = 0; ky < p.kernel_height; ++ky) {
+            const auto iy = static_cast<int64_t>(oy * p.stride_height + ky * p.dilation_height) -
+                            static_cast<int64_t>(g.pad_top);
+            if (iy < 0 || iy >= static_cast<int64_t>(p.input_height)) continue;
+            for (size_t kx = 0; kx < p.kernel_width; ++kx) {
+              const auto ix = static_cast<int64_t>(ox * p.stride_width + kx * p.dilation_width) -
+                              static_cast<int64_t>(g.pad_left);
+              if (ix < 0 || ix >= static_cast<int64_t>(p.input_width)) continue;
+              const int8_t* x =
+                  input + ((b * p.input_height + static_cast<size_t>(iy)) * p.input_width +
+                           static_cast<size_t>(ix)) *
+                              p.input_channels;
+              const int8_t* w =
+                  weights + ((o * p.kernel_height + ky) * p.kernel_width + kx) * p.input_channels;
+              for (size_t i = 0; i < p.input_channels; ++i) {
+                acc += static_cast<uint32_t>((int32_t{x[i]} - zp) * int32_t{w[i]});
+              }
+            }
+          }
+          out[o] = static_cast<int8_t>(RequantizeChannel(acc, p.requant, o));
+        }
+      }
+    }
+  }
+}
+
+void Qs8DepthwiseReference(const Qs8ConvParams& p, const int8_t* input, const int8_t* weights,
+                           const int32_t* bias, int8_t* output) {
+  const Qs8ConvGeometry g = ComputeQs8ConvGeometry(p);
+  const auto zp = p.input_zero_point;
+  const size_t oc_count = p.output_channels;
+  for (size_t b = 0; b < p.batch; ++b) {
+    for (size_t oy = 0; oy < g.output_height; ++oy) {
+      for (size_t ox = 0; ox < g.output_width; ++ox) {
+        int8_t* out = output + ((b * g.output_height + oy) * g.output_width + ox) * oc_count;
+        for (size_t ic = 0; ic < p.input_channels; ++ic) {
+          for (size_t m = 0; m < p.depth_multiplier; ++m) {
+            const size_t oc = ic * p.depth_multiplier + m;
+            uint32_t acc = bias != nullptr ? static_cast<uint32_t>(bias[oc]) : 0;
+            for (size_t ky = 0; ky < p.kernel_height; ++ky) {
+              const auto iy = static_cast<int64_t>(oy * p.stride_height + ky * p.dilation_height) -
+                              static_cast<int64_t>(g.pad_top);
+              if (iy < 0 || iy >= static_cast<int64_t>(p.input_height)) continue;
+              for (size_t kx = 0; kx < p.kernel_width; ++kx) {
+                const auto ix = static_cast<int64_t>(ox * p.stride_width + kx * p.dilation_width) -
+                                static_cast<int64_t>(g.pad_left);
+                if (ix < 0 || ix >= static_cast<int64_t>(p.input_width)) continue;
+                const int8_t x =
+                    input[((b * p.input_height + static_cast<size_t>(iy)) * p.input_width +
+                           static_cast<size_t>(ix)) *
+                              p.input_channels +
+                          ic];
+                const int8_t w = weights[(ky * p.kernel_width + kx) * oc_count + oc];
+                acc += static_cast<uint32_t>((int32_t{x} - zp) * int32_t{w});
+              }
+            }
+            out[oc] = static_cast<int8_t>(RequantizeChannel(acc, p.requant, oc));
+          }
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// DEPTHWISE_CONV_2D.
+
+std::shared_ptr<const Qs8PackedConv> PackQs8Depthwise(const Qs8ConvParams& params,
+                                                      const int8_t* weights, const int32_t* bias) {
+  const std::string why = CheckQs8ConvParams(params, ConvKind::kDepthwise);
+  if (!why.empty()) throw std::invalid_argument(why);
+  auto conv = std::make_shared<Qs8PackedConv>();
+  conv->kind = ConvKind::kDepthwise;
+  conv->params = params;
+  conv->geometry = ComputeQs8ConvGeometry(params);
+  conv->path = DwconvKernelPath(SelectedPath());
+  conv->dwconv = &Qs8DwconvKernelsFor(conv->path);
+
+  const size_t channels = params.output_channels;
+  const size_t taps = params.kernel_height * params.kernel_width;
+  // Padded taps read the zero point, so -zp * sum_t w[t][c] over all taps cancels what the
+  // kernels add for them and leaves TFLite's sum of (x - zp) * w over the inside taps.
+  std::vector<int32_t> folded(channels);
+  for (size_t c = 0; c < channels; ++c) {
+    uint32_t sum = 0;
+    for (size_t t = 0; t < taps; ++t) {
+      sum += static_cast<uint32_t>(int32_t{weights[t * channels + c]});
+    }
+    const uint32_t b = bias != nullptr ? static_cast<uint32_t>(bias[c]) : 0;
+    folded[c] = static_cast<int32_t>(b - static_cast<uint32_t>(params.input_zero_point) * sum);
+  }
+  const Qs8Requant& r = params.requant;
+  std::vector<float> scale;
+  std::vector<int32_t> multiplier, shift;
+  if (r.mode == RequantMode::kFp32) {
+    scale = PerChannel(r.scale, channels);
+  } else {
+    for (const QuantizedMultiplier& m : PerChannel(r.multiplier, channels)) {
+      multiplier.push_back(m.multiplier);
+      shift.push_back(m.shift);
+    }
+  }
+  // The kernels take taps column by column (t = kx * KH + ky), the order of the
+  // indirection buffer in which neighbouring output pixels share input columns.
+  std::vector<int8_t> by_column(taps * channels);
+  for (size_t ky = 0; ky < params.kernel_height; ++ky) {
+    for (size_t kx = 0; kx < params.kernel_width; ++kx) {
+      std::memcpy(by_column.data() + (kx * params.kernel_height + ky) * channels,
+                  weights + (ky * params.kernel_width + kx) * channels, channels);
+    }
+  }
+  Qs8DwconvPackInput in;
+  in.channels = channels;
+  in.taps = taps;
+  in.weights = by_column.data();
+  in.bias = folded.data();
+  in.mode = r.mode;
+  in.scale = scale.data();
+  in.multiplier = multiplier.data();
+  in.shift = shift.data();
+  conv->dwconv_packed = std::make_unique<AlignedBytes>(conv->dwconv->packed_size(channels, taps));
+  conv->dwconv->pack(in, conv->dwconv_packed->data());
+  conv->zero_point_row.assign(channels, static_cast<int8_t>(params.input_zero_point));
+  return conv;
+}
+
+void Qs8Depthwise(const Qs8PackedConv& conv, const int8_t* input, int8_t* output,
+                  ThreadPool* pool) {
+  if (conv.kind != ConvKind::kDepthwise) {
+    throw std::invalid_argument("Qs8Depthwise needs weights packed by PackQs8Depthwise");
+  }
+  const Qs8ConvParams& p = conv.params;
+  const Qs8ConvGeometry& g = conv.geometry;
+  const size_t channels = p.output_channels;
+  const size_t taps = p.kernel_height * p.kernel_width;
+  const size_t rows = p.batch * g.output_height;
+  if (rows == 0 || g.output_width == 0) return;
+
+  // The kernels know no depth multiplier: give them an input with each channel repeated M
+  // times, so input channel c of the copy is output channel c's source.
+  std::vector<int8_t> repeated;
+  const int8_t* source = input;
+  if (p.depth_multiplier > 1) {
+    const size_t pixels = p.batch * p.input_height * p.input_width;
+    repeated.resize(pixels * channels);
+    RunParallel(pool, pixels, GrainFor(channels), [&](size_t begin, size_t end) {
+      for (size_t px = begin; px < end; ++px) {
+        const int8_t* x = input + px * p.input_channels;
+        int8_t* y = repeated.data() + px * channels;
+        for (size_t ic = 0; ic < p.input_channels; ++ic) {
+          std::memset(y + ic * p.depth_multiplier, x[ic], p.depth_multiplier);
+        }
+      }
+    });
+    source = repeated.data();
+  }
+
+  Qs8DwconvOutputParams out_params;
+  out_params.mode = p.requant.mode;
+  out_params.output_zero_point = p.requant.output_zero_point;
+  out_params.qmin = p.requant.qmin;
+  out_params.qmax = p.requant.qmax;
+  const bool is_3x3 = p.kernel_height == 3 && p.kernel_width == 3;
+  const Qs8DwconvFn kernel = is_3x3 ? conv.dwconv->dwconv_3x3 : conv.dwconv->dwconv;
+  const int8_t* zero_row = conv.zero_point_row.data();
+  const void* packed = conv.dwconv_packed->data();
+
+  // Indirection: one pointer per (input column, kernel row), column by column, so output pixel
+  // ox's taps start at entry ox * advance. With dilation_w == 1 neighbouring pixels share
+  // columns (advance = stride_w * KH); otherwise each pixel gets its own KW columns.
+  const size_t kh = p.kernel_height, kw = p.kernel_width;
+  const bool shared_columns = p.dilation_width == 1;
+  const size_t columns = shared_columns ? (g.output_width - 1) * p.stride_width + kw
+                                        : g.output_width * kw;
+  const size_t advance = shared_columns ? p.stride_width * kh : taps;
+  const auto width = static_cast<int64_t>(p.input_width);
+  RunParallel(pool, rows, GrainFor(g.output_width * taps * channels), [&](size_t begin,
+                                                                          size_t end) {
+    std::vector<const int8_t*> indirection(columns * kh);
+    std::vector<const int8_t*> input_rows(kh);  // null: the kernel row is in the padding
+    for (size_t row = begin; row < end; ++row) {
+      const size_t b = row / g.output_height;
+      const size_t oy = row % g.output_height;
+      const int8_t* image = source + b * p.input_height * p.input_width * channels;
+      for (size_t ky = 0; ky < kh; ++ky) {
+        const auto iy = static_cast<int64_t>(oy * p.stride_height + ky * p.dilation_height) -
+                        static_cast<int64_t>(g.pad_top);
+        input_rows[ky] = iy >= 0 && iy < static_cast<int64_t>(p.input_height)
+                             ? image + static_cast<size_t>(iy) * p.input_width * channels
+                             : nullptr;
+      }
+      const int8_t** entry = indirection.data();
+      for (size_t j = 0; j < columns; ++j, entry += kh) {
+        // Column j's input x: consecutive from the first pixel's left edge, or pixel j / KW's
+        // tap j % KW.
+        const int64_t ix =
+            shared_columns
+                ? static_cast<int64_t>(j) - static_cast<int64_t>(g.pad_left)
+                : static_cast<int64_t>((j / kw) * p.stride_width + (j % kw) * p.dilation_width) -
+                      static_cast<int64_t>(g.pad_left);
+        const bool inside = ix >= 0 && ix < width;
+        for (size_t ky = 0; ky < kh; ++ky) {
+          entry[ky] = inside && input_rows[ky] != nullptr
+                          ? input_rows[ky] + static_cast<size_t>(ix) * channels
+                          : zero_row;
+        }
+      }
+      kernel(g.output_width, channels, taps, indirection.data(), advance, packed,
+             output + row * g.output_width * channels, channels, out_params);
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// CONV_2D.
+
+std::shared_ptr<const Qs8PackedConv> PackQs8Conv2D(const Qs8ConvParams& params,
+                                                   const int8_t* weights, const int32_t* bias) {
+  const std::string why = CheckQs8ConvParams(params, ConvKind::kConv2D);
+  if (!why.empty()) throw std::invalid_argument(why);
+  auto conv = std::make_shared<Qs8PackedConv>();
+  conv->kind = ConvKind::kConv2D;
+  conv->params = params;
+  conv->geometry = ComputeQs8ConvGeometry(params);
+  // OHWI is the GEMM's [N, K] weight layout with K = KH * KW * I, in im2col's order.
+  const size_t k = params.kernel_height * params.kernel_width * params.input_channels;
+  conv->gemm = PackQs8Gemm(weights, params.output_channels, k, bias, params.input_zero_point);
+  conv->path = Qs8PackedPath(*conv->gemm);
+  return conv;
+}
+
+namespace {
+
+// Rows [first, first + count) of the im2col matrix (row = output pixel, columns in OHWI's
+// (ky, kx, i) order) into `a`, row stride k.
+void Im2ColRows(const Qs8ConvParams& p, const Qs8ConvGeometry& g, const int8_t* input,
+                size_t first, size_t count, int8_t* a, size_t k) {
+  const size_t c = p.input_channels;
+  const auto zp = static_cast<int8_t>(p.input_zero_point);
+  const size_t row_run = p.kernel_width * c;  // one kernel row when dilation_w == 1
+  for (size_t r = 0; r < count; ++r) {
+    const size_t pixel = first + r;
+    const size_t ox = pixel % g.output_width;
+    const size_t oy = (pixel / g.output_width) % g.output_height;
+    const size_t b = pixel / (g.output_width * g.output_height);
+    const int8_t* image = input + b * p.input_height * p.input_width * c;
+    int8_t* dst = a + r * k;
+    const auto x0 = static_cast<int64_t>(ox * p.stride_width) - static_cast<int64_t>(g.pad_left);
+    for (size_t ky = 0; ky < p.kernel_height; ++ky, dst += row_run) {
+      const auto iy = static_cast<int64_t>(oy * p.stride_height + ky * p.dilation_height) -
+                      static_cast<int64_t>(g.pad_top);
+      if (iy < 0 || iy >= static_cast<int64_t>(p.input_height)) {
+        std::memset(dst, zp, row_run);
+        continue;
+      }
+      const int8_t* src_row = image + static_cast<size_t>(iy) * p.input_width * c;
+      if (p.dilation_width == 1 && x0 >= 0 &&
+          x0 + static_cast<int64_t>(p.kernel_width) <= static_cast<int64_t>(p.input_width)) {
+        std::memcpy(dst, src_row + static_cast<size_t>(x0) * c, row_run);  // all taps inside
+        continue;
+      }
+      for (size_t kx = 0; kx < p.kernel_width; ++kx) {
+        const int64_t ix = x0 + static_cast<int64_t>(kx * p.dilation_width);
+        if (ix < 0 || ix >= static_cast<int64_t>(p.input_width)) {
+          std::memset(dst + kx * c, zp, c);
+        } else {
+          std::memcpy(dst + kx * c, src_row + static_cast<size_t>(ix) * c, c);
+        }
+      }
+    }
+  }
+}
+
+// im2col tile height: about 64 KiB of A per tile (stays in L2 next to the packed weights),
+// a multiple of 16 rows.
+size_t Im2ColTileRows(size_t k) {
+  const size_t rows = (size_t{64} << 10) / std::max<size_t>(k, 1) / 16 * 16;
+  return std::min<size_t>(std::max<size_t>(rows, 16), 1024);
+}
+
+}  // namespace
+
+void Qs8Conv2D(const Qs8PackedConv& conv, const int8_t* input, int8_t* output, ThreadPool* pool) {
+  if (conv.kind != ConvKind::kConv2D) {
+    throw std::invalid_argument("Qs8Conv2D needs weights packed by PackQs8Conv2D");
+  }
+  const Qs8ConvParams& p = conv.params;
+  const Qs8ConvGeometry& g = conv.geometry;
+  const size_t n = p.output_channels;
+  const size_t c = p.input_channels;
+  const size_t k = p.kernel_height * p.kernel_width * c;
+  const size_t pixels = p.batch * g.output_height * g.output_width;
+  if (pixels == 0) return;
+
+  if (p.kernel_height == 1 && p.kernel_width == 1) {
+    // A 1x1 kernel never pads (TFLite's rules give zero total padding), so output pixel
+    // (oy, ox) reads input pixel (oy * sh, ox * sw): the input itself is the A matrix.
+    if (p.stride_height == 1 && p.stride_width == 1) {
+      Qs8Gemm(*conv.gemm, pixels, input, c, output, n, p.requant, pool);
+      return;
+    }
+    const size_t rows = p.batch * g.output_height;
+    RunParallel(pool, rows, GrainFor(g.output_width * k * n), [&](size_t begin, size_t end) {
+      for (size_t row = begin; row < end; ++row) {
+        const size_t b = row / g.output_height;
+        const size_t iy = (row % g.output_height) * p.stride_height;
+        const int8_t* a = input + ((b * p.input_height + iy) * p.input_width) * c;
+        Qs8Gemm(*conv.gemm, g.output_width, a, p.stride_width * c,
+                output + row * g.output_width * n, n, p.requant, nullptr);
+      }
+    });
+    return;
+  }
+
+  const size_t tile = Im2ColTileRows(k);
+  const size_t tiles = (pixels + tile - 1) / tile;
+  RunParallel(pool, tiles, 1, [&](size_t begin, size_t end) {
+    std::vector<int8_t> a(tile * k);
+    for (size_t t = begin; t < end; ++t) {
+      const size_t first = t * tile;
+      const size_t count = std::min(tile, pixels - first);
+      Im2ColRows(p, g, input, first, count, a.data(), k);
+      Qs8Gemm(*conv.gemm, count, a.data(), k, output + first * n, n, p.requant, nullptr);
+    }
+  });
+}
+
+}  // namespace litequant
