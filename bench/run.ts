@@ -6,7 +6,8 @@
 //  4. passes the layer shapes of ../shared/models to the benches that accept --shape;
 //  5. runs the peer, onnxruntime-node, on the same shapes and thread counts;
 //  6. measures the JS call overhead of tiny kernels through the addon;
-//  7. prints a table and writes bench/results/<iso-date>-<short-commit>.json.
+//  7. prints a table, the ratios and targets (targets.ts), and writes
+//     bench/results/<iso-date>-<short-commit>.json.
 //
 // Options: --no-build (reuse build-bench/), --no-peer, --no-models, --isa PATH (LITEQUANT_ISA
 // for the native benches), --only REGEX (families), --budget SECONDS (default 280; later steps
@@ -24,6 +25,7 @@ import { scanModels, type ModelLayer } from './models.js';
 import { benchSources, buildBenches, runBench, type BenchBinary, type BenchLine, type RunResult } from './native.js';
 import { hasUint8Variant, loadPeer, type Activations, type Peer } from './peer.js';
 import { peakTable, peerSummary, resultTable, type PeerResult, type Row } from './report.js';
+import { computeTargets, ratioLines, targetLines, type CallOverhead } from './targets.js';
 import {
   describeRawShape,
   describeShape,
@@ -250,7 +252,8 @@ function mainPath(lines: readonly BenchLine[]): string | undefined {
 
 // Runs a bench with --shape for each shape when it takes them, with --only-shapes when it can
 // (else it prints its own shapes too; `extraOnly` then says whether to run at all), on one path
-// when it can (--path). The caller keeps the lines it asked for.
+// when it can (--path), on one family when the shapes all belong to one and the bench can
+// (--family: hybrid_bench then skips its int16x8 GEMM). The caller keeps the lines it asked for.
 function runShapes(
   b: BenchBinary,
   threads: number,
@@ -258,9 +261,11 @@ function runShapes(
   path: string | undefined,
   timeout: number,
   extraOnly: boolean,
+  family?: string,
 ): RunResult {
   const args = ['--threads', String(threads)];
   if (path !== undefined && /--path/.test(b.help)) args.push('--path', path);
+  if (family !== undefined && /--family/.test(b.help) && b.help.includes(family)) args.push('--family', family);
   let shown = args.join(' ');
   const onlyShapes = /--only-shapes/.test(b.help);
   if (/--shape/.test(b.help) && (onlyShapes || !extraOnly)) {
@@ -301,6 +306,23 @@ for (const b of kernelBinaries) {
 }
 if (kernelBinaries.length === 0) note('no kernel bench binaries (native/bench/*_bench.cc other than peak_bench) built yet');
 
+// The AVX2-only target: when the int8 GEMM bench ran another path (AVX-512 VNNI, say) and avx2 is
+// built and supported (peak_bench measured it), time M=128 K=N=1024 on avx2 as well.
+const GEMM_TARGET: LayerShape = { kind: 'gemm', M: 128, K: 1024, N: 1024 };
+const gemmBench = kernelBinaries.find((b) => b.name === 'qs8_gemm_bench');
+if (gemmBench && wanted('qs8_gemm') && options.isa === null && peakRuns.some((p) => p.path === 'avx2')) {
+  const ran = mainPath(defaultLines.get(gemmBench) ?? []);
+  if (ran !== undefined && ran !== 'avx2' && /--path/.test(gemmBench.help)) {
+    const r = runShapes(gemmBench, 1, [GEMM_TARGET], 'avx2', 30, true);
+    if (!r.ok) note(`qs8_gemm_bench on avx2 failed: ${r.error}`);
+    const key = shapeKey(GEMM_TARGET);
+    for (const line of r.lines) {
+      const m = measuredOf(gemmBench, line, 'default');
+      if (line.family === 'qs8_gemm' && line.path === 'avx2' && m.shape && shapeKey(m.shape) === key) measured.push(m);
+    }
+  }
+}
+
 // The bench that owns a family: the one named after it (qs8_gemm_bench for qs8_gemm, though
 // hybrid_bench prints qs8_gemm too as its baseline), else the first that printed it.
 const familyOwner = new Map<string, BenchBinary>();
@@ -319,6 +341,7 @@ function familyFor(layer: ModelLayer): string | undefined {
   if (prefix === undefined) return undefined;
   if (layer.shape.kind === 'gemm') return `${prefix}_gemm`;
   if (prefix === 'qs8' || prefix === 'f32') return `${prefix}_${layer.shape.kind}`;
+  if (prefix === 'hybrid' && layer.shape.kind === 'conv') return 'hybrid_conv';
   return undefined;
 }
 
@@ -333,6 +356,7 @@ if (options.models) {
   modelLayers = scan.layers;
   const noFamily = new Map<string, number>();
   const perBinary = new Map<BenchBinary, Map<string, LayerShape>>();
+  const familiesOf = new Map<BenchBinary, Set<string>>();
   const measuredKeys = new Set(measured.map((m) => geometryKey(m.line.family, m.shape, m.line.shape)));
   for (const layer of scan.layers) {
     const family = familyFor(layer);
@@ -351,6 +375,7 @@ if (options.models) {
     const shapes = perBinary.get(b) ?? new Map<string, LayerShape>();
     shapes.set(key, layer.shape);
     perBinary.set(b, shapes);
+    familiesOf.set(b, (familiesOf.get(b) ?? new Set<string>()).add(family));
   }
   for (const [what, count] of noFamily) note(`${count} ${what} model layer(s): no bench family measures them`);
   for (const family of new Set([...layersByKey.keys()].map((k) => k.split('|')[0] ?? ''))) {
@@ -366,7 +391,8 @@ if (options.models) {
       continue;
     }
     const path = mainPath(defaultLines.get(b) ?? []);
-    const r = runShapes(b, 1, [...shapes.values()], path, Math.max(30, remaining() - 40), false);
+    const families = [...(familiesOf.get(b) ?? [])];
+    const r = runShapes(b, 1, [...shapes.values()], path, Math.max(30, remaining() - 40), false, families.length === 1 ? families[0] : undefined);
     if (!r.ok) note(`${b.name} with model shapes failed: ${r.error}`);
     for (const line of r.lines) {
       const m = measuredOf(b, line, 'model');
@@ -428,10 +454,7 @@ for (const m of measured) {
 
 // ---- JS call overhead through the addon -------------------------------------------------------
 
-interface Overhead {
-  readonly call: string;
-  readonly nanoseconds: number;
-}
+type Overhead = CallOverhead;
 
 // Per-call time of the fastest of 7 batches of ~20 ms each (the one least disturbed by other
 // processes), after a warm-up for the JIT.
@@ -475,6 +498,7 @@ async function gemmOverhead(): Promise<Overhead | null> {
     const a = new Int8Array(16).fill(5);
     const c = new Int8Array(16);
     return {
+      key: 'Qs8Gemm.run',
       call: `Qs8Gemm.run 1x16x16, output preallocated (lib/native/gemm.ts${gemm.kernel ? `, ${gemm.kernel}` : ''})`,
       nanoseconds: perCall(() => gemm.run(a, 1, c)),
     };
@@ -489,6 +513,7 @@ if (caps) {
   log('JS call overhead');
   const x = new Float32Array(16).map((_, i) => (i - 8) * 0.37);
   overheads.push({
+    key: 'quantizeTensor',
     call: 'quantizeTensor(16 floats) (lib/native/quantize.ts: validation, output allocation, addon call)',
     nanoseconds: perCall(() => quantizeTensor(x, { scale: 0.05, zeroPoint: 3 })),
   });
@@ -499,6 +524,7 @@ if (caps) {
   const scales = new Float32Array([0.05]);
   const zeroPoints = new Int32Array([3]);
   overheads.push({
+    key: 'binding.quantizeInt8',
     call: 'binding.quantizeInt8(16 floats) (the addon call alone)',
     nanoseconds: perCall(() => binding.quantizeInt8(x, out, scales, zeroPoints, 1, 1, 16, -128, 127)),
   });
@@ -598,6 +624,9 @@ if (overheads.length > 0) {
   out.write('\nJS call overhead through the addon (per call, best of 7 batches)\n');
   for (const o of overheads) out.write(`  ${(o.nanoseconds / 1000).toFixed(2).padStart(7)} us  ${o.call}\n`);
 }
+const { ratios, targets } = computeTargets(rows, overheads, peerOverhead);
+out.write(`\nRatios within this run (1 thread unless said)\n${ratioLines(ratios).join('\n')}\n`);
+out.write(`\nTargets (met / MISSED / not measured in this run)\n${targetLines(targets).join('\n')}\n`);
 if (notes.length > 0) out.write(`\nNotes\n${notes.map((n) => `  - ${n.replace(/\n/g, '\n    ')}`).join('\n')}\n`);
 
 const iso = new Date(started).toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
@@ -618,6 +647,8 @@ writeFileSync(
       results: rows,
       jsOverhead: overheads,
       peerCallOverheadSeconds: peerOverhead,
+      ratios,
+      targets,
       modelLayers,
       notes,
     },

@@ -14,7 +14,9 @@ import {
   checkScale,
   checkScales,
   checkShape,
+  checkPadding,
   checkThreads,
+  conv2dGeometry,
   quantizedActivationRange,
 } from './layer-params.js';
 
@@ -172,20 +174,10 @@ function pack(
       );
     }
   }
-  if (options.padding !== 'same' && options.padding !== 'valid') {
-    throw expected("'same' or 'valid'", 'padding', options.padding);
-  }
+  const padding = checkPadding(options.padding);
   const stride = checkPair(options.stride, 'stride', [1, 1]);
   const dilation = checkPair(options.dilation, 'dilation', [1, 1]);
-  if (options.padding === 'valid') {
-    const dh = (kh - 1) * dilation[0] + 1;
-    const dw = (kw - 1) * dilation[1] + 1;
-    if (height < dh || width < dw) {
-      throw new InvalidArgumentError(
-        `Expected an input of at least the dilated filter (${dh}x${dw}) with padding 'valid' but received ${height}x${width}`,
-      );
-    }
-  }
+  conv2dGeometry(padding, [height, width], [kh, kw], stride, dilation); // throws when VALID does not fit
   const inputScale = checkScale(options.inputScale, 'inputScale');
   const weightScales = checkScales(options.weightScale, 'weightScale', outputChannels);
   const outputScale = checkScale(options.outputScale, 'outputScale');
@@ -211,7 +203,7 @@ function pack(
     dilationHeight: dilation[0],
     dilationWidth: dilation[1],
     depthMultiplier,
-    padding: options.padding,
+    padding,
     inputZeroPoint,
     outputZeroPoint,
     qmin,

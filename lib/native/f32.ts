@@ -11,6 +11,7 @@ import type { IsaPath } from './binding.js';
 import { callNative } from './index.js';
 import {
   checkActivation,
+  checkPadding,
   checkPair,
   checkShape,
   checkThreads,
@@ -79,12 +80,6 @@ function checkLength(values: Float32Array, want: number, param: string, shape: r
       `Expected ${want} elements for ${param} of shape [${shape.join(', ')}] but received ${values.length}`,
     );
   }
-}
-
-function checkPadding(value: unknown): ConvPadding {
-  if (value === undefined) return 'valid';
-  if (value !== 'same' && value !== 'valid') throw expected("'same' or 'valid'", 'padding', value);
-  return value;
 }
 
 /** Packs FULLY_CONNECTED weights [units, inputSize] (and an optional bias [units]) once. */
@@ -274,7 +269,7 @@ function convCommon(input: Float32Array, inputShape: readonly number[], options:
     inputChannels,
     strides: checkPair(options.strides, 'strides', [1, 1]),
     dilations: checkPair(options.dilations, 'dilations', [1, 1]),
-    padding: checkPadding(options.padding),
+    padding: checkPadding(options.padding, 'valid'),
     activation: checkActivation(options.activation),
     threads: checkThreads(options.threads),
   };

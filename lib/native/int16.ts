@@ -4,9 +4,11 @@
 import { InvalidArgumentError, expected } from '../errors.js';
 import { callNative } from './index.js';
 import {
+  type Conv2dGeometry,
   type ConvPadding,
   type FusedActivation,
   checkActivation,
+  checkPadding,
   checkPair,
   checkScale,
   checkScales,
@@ -95,6 +97,49 @@ function checkOptions(options: unknown): asserts options is CommonOptions {
   if (options === null || typeof options !== 'object') throw expected('an object', 'options', options);
 }
 
+/** Scales, the fused activation's int16 clamp (zero point 0) and threads, for `channels` outputs. */
+function checkQuantization(options: CommonOptions, channels: number) {
+  const inputScale = checkScale(options.inputScale, 'inputScale');
+  const weightScales = checkScales(options.weightScale, 'weightScale', channels);
+  const outputScale = checkScale(options.outputScale, 'outputScale');
+  const activation = checkActivation(options.activation);
+  const [qmin, qmax] = quantizedActivationRange(activation, outputScale, 0, -32768, 32767);
+  const threads = checkThreads(options.threads);
+  return { inputScale, weightScales, outputScale, qmin, qmax, threads };
+}
+
+interface ConvWindow {
+  readonly padding: ConvPadding;
+  readonly stride: [number, number];
+  readonly dilation: [number, number];
+  readonly geometry: Conv2dGeometry;
+}
+
+/** Padding, stride and dilation of a CONV_2D / DEPTHWISE_CONV_2D and the geometry they give. */
+function checkWindow(
+  options: Int16Conv2dOptions | Int16DepthwiseConv2dOptions,
+  height: number,
+  width: number,
+  kh: number,
+  kw: number,
+): ConvWindow {
+  const padding = checkPadding(options.padding);
+  const stride = checkPair(options.stride, 'stride', [1, 1]);
+  const dilation = checkPair(options.dilation, 'dilation', [1, 1]);
+  const geometry = conv2dGeometry(padding, [height, width], [kh, kw], stride, dilation);
+  return { padding, stride, dilation, geometry };
+}
+
+function nativeWindow(w: ConvWindow) {
+  return {
+    strideHeight: w.stride[0],
+    strideWidth: w.stride[1],
+    dilationHeight: w.dilation[0],
+    dilationWidth: w.dilation[1],
+    padding: w.padding,
+  };
+}
+
 /**
  * FULLY_CONNECTED int16x8: output[b][n] = requantize(sum_k input[b][k] * weights[n][k] + bias[n]).
  * `weights` is [units, inputSize] (TFLite's layout); the input holds batch rows of inputSize.
@@ -123,28 +168,19 @@ export function int16FullyConnected(
   }
   const batch = input.length / inputSize;
   const checkedBias = checkBias(bias, units);
-  const inputScale = checkScale(options.inputScale, 'inputScale');
-  const weightScales = checkScales(options.weightScale, 'weightScale', units);
-  const outputScale = checkScale(options.outputScale, 'outputScale');
   const requantization = options.requantization ?? 'double';
   if (requantization !== 'fixed-point' && requantization !== 'double') {
     throw expected("'fixed-point' or 'double'", 'requantization', requantization);
   }
-  const activation = checkActivation(options.activation);
-  const [qmin, qmax] = quantizedActivationRange(activation, outputScale, 0, -32768, 32767);
-  const threads = checkThreads(options.threads);
+  const { weightScales, ...quantization } = checkQuantization(options, units);
   const output = new Int16Array(batch * units);
   callNative((b) =>
     b.qs16FullyConnected(input, weights, checkedBias, weightScales, output, {
       batch,
       inputSize,
       units,
-      inputScale,
-      outputScale,
       requantization,
-      qmin,
-      qmax,
-      threads,
+      ...quantization,
     }),
   );
   return output;
@@ -193,19 +229,10 @@ export function int16Conv2d(
       `Expected ${outC * kh * kw * channels} filter values for filterShape [${options.filterShape.join(', ')}] but received ${filter.length}`,
     );
   }
-  if (options.padding !== 'same' && options.padding !== 'valid') {
-    throw expected("'same' or 'valid'", 'padding', options.padding);
-  }
-  const stride = checkPair(options.stride, 'stride', [1, 1]);
-  const dilation = checkPair(options.dilation, 'dilation', [1, 1]);
-  const geometry = conv2dGeometry(options.padding, [height, width], [kh, kw], stride, dilation);
+  const window = checkWindow(options, height, width, kh, kw);
+  const { geometry } = window;
   const checkedBias = checkBias(bias, outC);
-  const inputScale = checkScale(options.inputScale, 'inputScale');
-  const weightScales = checkScales(options.weightScale, 'weightScale', outC);
-  const outputScale = checkScale(options.outputScale, 'outputScale');
-  const activation = checkActivation(options.activation);
-  const [qmin, qmax] = quantizedActivationRange(activation, outputScale, 0, -32768, 32767);
-  const threads = checkThreads(options.threads);
+  const { weightScales, ...quantization } = checkQuantization(options, outC);
   const output = new Int16Array(batch * geometry.outputHeight * geometry.outputWidth * outC);
   callNative((b) =>
     b.qs16Conv2d(input, filter, checkedBias, weightScales, output, {
@@ -216,16 +243,8 @@ export function int16Conv2d(
       outputChannels: outC,
       filterHeight: kh,
       filterWidth: kw,
-      strideHeight: stride[0],
-      strideWidth: stride[1],
-      dilationHeight: dilation[0],
-      dilationWidth: dilation[1],
-      padding: options.padding,
-      inputScale,
-      outputScale,
-      qmin,
-      qmax,
-      threads,
+      ...nativeWindow(window),
+      ...quantization,
     }),
   );
   return { output, shape: [batch, geometry.outputHeight, geometry.outputWidth, outC] };
@@ -274,19 +293,10 @@ export function int16DepthwiseConv2d(
       `Expected ${kh * kw * outC} filter values for filterShape [${options.filterShape.join(', ')}] but received ${filter.length}`,
     );
   }
-  if (options.padding !== 'same' && options.padding !== 'valid') {
-    throw expected("'same' or 'valid'", 'padding', options.padding);
-  }
-  const stride = checkPair(options.stride, 'stride', [1, 1]);
-  const dilation = checkPair(options.dilation, 'dilation', [1, 1]);
-  const geometry = conv2dGeometry(options.padding, [height, width], [kh, kw], stride, dilation);
+  const window = checkWindow(options, height, width, kh, kw);
+  const { geometry } = window;
   const checkedBias = checkBias(bias, outC);
-  const inputScale = checkScale(options.inputScale, 'inputScale');
-  const weightScales = checkScales(options.weightScale, 'weightScale', outC);
-  const outputScale = checkScale(options.outputScale, 'outputScale');
-  const activation = checkActivation(options.activation);
-  const [qmin, qmax] = quantizedActivationRange(activation, outputScale, 0, -32768, 32767);
-  const threads = checkThreads(options.threads);
+  const { weightScales, ...quantization } = checkQuantization(options, outC);
   const output = new Int16Array(batch * geometry.outputHeight * geometry.outputWidth * outC);
   callNative((b) =>
     b.qs16DepthwiseConv2d(input, filter, checkedBias, weightScales, output, {
@@ -297,16 +307,8 @@ export function int16DepthwiseConv2d(
       depthMultiplier: outC / channels,
       filterHeight: kh,
       filterWidth: kw,
-      strideHeight: stride[0],
-      strideWidth: stride[1],
-      dilationHeight: dilation[0],
-      dilationWidth: dilation[1],
-      padding: options.padding,
-      inputScale,
-      outputScale,
-      qmin,
-      qmax,
-      threads,
+      ...nativeWindow(window),
+      ...quantization,
     }),
   );
   return { output, shape: [batch, geometry.outputHeight, geometry.outputWidth, outC] };

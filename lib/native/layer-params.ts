@@ -1,7 +1,8 @@
-// Layer parameters shared by the int16x8 and hybrid wrappers: fused activations (TFLite's
-// CalculateActivationRange / CalculateActivationRangeQuantized) and CONV_2D geometry (TFLite's
-// ComputeOutSize and ComputePaddingHeightWidth), each validated with messages that name the
-// option and the value received.
+// Layer parameters shared by the int8, int16x8, float32 and hybrid wrappers: fused activations
+// (TFLite's CalculateActivationRange / CalculateActivationRangeQuantized) and CONV_2D /
+// DEPTHWISE_CONV_2D geometry (TFLite's ComputeOutSize and ComputePaddingWithOffset, as
+// native/include/litequant/conv_geometry.h), each validated with messages that name the option
+// and the value received.
 import { InvalidArgumentError, expected } from '../errors.js';
 
 /** The fused activations that are a clamp (TANH and SIGN_BIT are not supported here). */
@@ -68,6 +69,13 @@ export function quantizedActivationRange(
 
 export type ConvPadding = 'same' | 'valid';
 
+/** 'same' or 'valid'; `fallback` when absent (required when there is none). */
+export function checkPadding(value: unknown, fallback?: ConvPadding): ConvPadding {
+  if (value === undefined && fallback !== undefined) return fallback;
+  if (value !== 'same' && value !== 'valid') throw expected("'same' or 'valid'", 'padding', value);
+  return value;
+}
+
 export interface Conv2dGeometry {
   readonly outputHeight: number;
   readonly outputWidth: number;
@@ -76,16 +84,18 @@ export interface Conv2dGeometry {
   readonly padLeft: number;
 }
 
+function dilatedSize(filter: number, dilation: number): number {
+  return (filter - 1) * dilation + 1;
+}
+
 function outSize(padding: ConvPadding, input: number, filter: number, stride: number, dilation: number): number {
-  const dilated = (filter - 1) * dilation + 1;
   return padding === 'same'
     ? Math.floor((input + stride - 1) / stride)
-    : Math.floor((input + stride - dilated) / stride);
+    : Math.floor((input + stride - dilatedSize(filter, dilation)) / stride);
 }
 
 function padBefore(input: number, filter: number, stride: number, dilation: number, out: number): number {
-  const dilated = (filter - 1) * dilation + 1;
-  const total = Math.max(0, (out - 1) * stride + dilated - input);
+  const total = Math.max(0, (out - 1) * stride + dilatedSize(filter, dilation) - input);
   return Math.floor(total / 2);
 }
 
@@ -99,10 +109,13 @@ export function conv2dGeometry(
 ): Conv2dGeometry {
   const outputHeight = outSize(padding, input[0], filter[0], stride[0], dilation[0]);
   const outputWidth = outSize(padding, input[1], filter[1], stride[1], dilation[1]);
+  // Only VALID can come out empty: the input is smaller than the dilated filter.
   if (outputHeight <= 0 || outputWidth <= 0) {
+    const dh = dilatedSize(filter[0], dilation[0]);
+    const dw = dilatedSize(filter[1], dilation[1]);
     throw new InvalidArgumentError(
-      `Expected a filter that fits the input with padding '${padding}' but the output would be ` +
-        `${outputHeight}x${outputWidth} (input ${input[0]}x${input[1]}, filter ${filter[0]}x${filter[1]}, ` +
+      `Expected a filter that fits the input with padding '${padding}' (an input of at least the dilated ` +
+        `filter, ${dh}x${dw}) but received ${input[0]}x${input[1]} (filter ${filter[0]}x${filter[1]}, ` +
         `dilation ${dilation[0]}x${dilation[1]})`,
     );
   }

@@ -56,6 +56,42 @@ ThreadPool* ReadPool(const ParamObject& p) {
   return threads > 1 ? SharedThreadPool(threads) : nullptr;
 }
 
+// The input, filter, stride and dilation fields common to CONV_2D and DEPTHWISE_CONV_2D.
+Conv2dGeometry ReadGeometry(const ParamObject& p) {
+  Conv2dGeometry g;
+  g.batch = static_cast<size_t>(p.Integer("batch", 0, kMaxDim));
+  g.in_h = static_cast<size_t>(p.Integer("inputHeight", 1, kMaxDim));
+  g.in_w = static_cast<size_t>(p.Integer("inputWidth", 1, kMaxDim));
+  g.in_c = static_cast<size_t>(p.Integer("inputChannels", 1, kMaxDim));
+  g.k_h = static_cast<size_t>(p.Integer("filterHeight", 1, kMaxDim));
+  g.k_w = static_cast<size_t>(p.Integer("filterWidth", 1, kMaxDim));
+  g.stride_h = static_cast<size_t>(p.Integer("strideHeight", 1, kMaxDim));
+  g.stride_w = static_cast<size_t>(p.Integer("strideWidth", 1, kMaxDim));
+  g.dilation_h = static_cast<size_t>(p.Integer("dilationHeight", 1, kMaxDim));
+  g.dilation_w = static_cast<size_t>(p.Integer("dilationWidth", 1, kMaxDim));
+  return g;
+}
+
+Padding ReadPadding(const ParamObject& p) {
+  static const char* const kPaddings[] = {"same", "valid", nullptr};
+  return p.Choice("padding", kPaddings) == 0 ? Padding::kSame : Padding::kValid;
+}
+
+void ComputeGeometryOrThrow(Napi::Env env, Padding padding, Conv2dGeometry* g) {
+  if (!ComputeConv2dGeometry(padding, g)) {
+    ThrowWithCode(env, "Expected a filter that fits the input (the output would be empty)",
+                  kErrInvalidArgument, true);
+  }
+}
+
+// [outputHeight, outputWidth], what the convolution bindings return.
+Napi::Value OutputShape(Napi::Env env, const Conv2dGeometry& g) {
+  Napi::Array shape = Napi::Array::New(env, 2);
+  shape.Set(uint32_t{0}, Napi::Number::New(env, static_cast<double>(g.out_h)));
+  shape.Set(uint32_t{1}, Napi::Number::New(env, static_cast<double>(g.out_w)));
+  return shape;
+}
+
 }  // namespace
 
 // qs16FullyConnected(input: Int16Array, weights: Int8Array, bias: BigInt64Array | null,
@@ -119,20 +155,9 @@ Napi::Value Qs16Conv2dBinding(const Napi::CallbackInfo& info) {
   const auto weight_scales = ArgFloat32Array(info, 3, "weightScales");
   const auto output = ArgInt16Array(info, 4, "output");
   const ParamObject p(info, 5, "params");
-  Conv2dGeometry g;
-  g.batch = static_cast<size_t>(p.Integer("batch", 0, kMaxDim));
-  g.in_h = static_cast<size_t>(p.Integer("inputHeight", 1, kMaxDim));
-  g.in_w = static_cast<size_t>(p.Integer("inputWidth", 1, kMaxDim));
-  g.in_c = static_cast<size_t>(p.Integer("inputChannels", 1, kMaxDim));
+  Conv2dGeometry g = ReadGeometry(p);
   const auto out_c = static_cast<size_t>(p.Integer("outputChannels", 1, kMaxDim));
-  g.k_h = static_cast<size_t>(p.Integer("filterHeight", 1, kMaxDim));
-  g.k_w = static_cast<size_t>(p.Integer("filterWidth", 1, kMaxDim));
-  g.stride_h = static_cast<size_t>(p.Integer("strideHeight", 1, kMaxDim));
-  g.stride_w = static_cast<size_t>(p.Integer("strideWidth", 1, kMaxDim));
-  g.dilation_h = static_cast<size_t>(p.Integer("dilationHeight", 1, kMaxDim));
-  g.dilation_w = static_cast<size_t>(p.Integer("dilationWidth", 1, kMaxDim));
-  static const char* const kPaddings[] = {"same", "valid", nullptr};
-  const Padding padding = p.Choice("padding", kPaddings) == 0 ? Padding::kSame : Padding::kValid;
+  const Padding padding = ReadPadding(p);
   const double in_elems = static_cast<double>(g.batch) * static_cast<double>(g.in_h) *
                           static_cast<double>(g.in_w) * static_cast<double>(g.in_c);
   const double k_d =
@@ -143,10 +168,7 @@ Napi::Value Qs16Conv2dBinding(const Napi::CallbackInfo& info) {
     ThrowWithCode(env, "Expected filterHeight * filterWidth * inputChannels to be at most 2^22",
                   kErrInvalidArgument, true);
   }
-  if (!ComputeConv2dGeometry(padding, &g)) {
-    ThrowWithCode(env, "Expected a filter that fits the input (the output would be empty)",
-                  kErrInvalidArgument, true);
-  }
+  ComputeGeometryOrThrow(env, padding, &g);
   const size_t k = g.k_h * g.k_w * g.in_c;
   CheckProduct(env, static_cast<double>(g.batch) * static_cast<double>(g.out_h) *
                         static_cast<double>(g.out_w) * static_cast<double>(out_c),
@@ -164,10 +186,7 @@ Napi::Value Qs16Conv2dBinding(const Napi::CallbackInfo& info) {
     const auto packed = PackQs16Gemm(filter.data, out_c, k, bias.data);
     Qs16Conv2d(*packed, g, input.data, output.data, rq, pool);
   });
-  Napi::Array shape = Napi::Array::New(env, 2);
-  shape.Set(uint32_t{0}, Napi::Number::New(env, static_cast<double>(g.out_h)));
-  shape.Set(uint32_t{1}, Napi::Number::New(env, static_cast<double>(g.out_w)));
-  return shape;
+  return OutputShape(env, g);
 }
 
 // qs16DepthwiseConv2d(input: Int16Array, filter: Int8Array, bias: BigInt64Array | null,
@@ -187,20 +206,9 @@ Napi::Value Qs16DepthwiseConv2dBinding(const Napi::CallbackInfo& info) {
   const auto weight_scales = ArgFloat32Array(info, 3, "weightScales");
   const auto output = ArgInt16Array(info, 4, "output");
   const ParamObject p(info, 5, "params");
-  Conv2dGeometry g;
-  g.batch = static_cast<size_t>(p.Integer("batch", 0, kMaxDim));
-  g.in_h = static_cast<size_t>(p.Integer("inputHeight", 1, kMaxDim));
-  g.in_w = static_cast<size_t>(p.Integer("inputWidth", 1, kMaxDim));
-  g.in_c = static_cast<size_t>(p.Integer("inputChannels", 1, kMaxDim));
+  Conv2dGeometry g = ReadGeometry(p);
   const auto mult = static_cast<size_t>(p.Integer("depthMultiplier", 1, kMaxDim));
-  g.k_h = static_cast<size_t>(p.Integer("filterHeight", 1, kMaxDim));
-  g.k_w = static_cast<size_t>(p.Integer("filterWidth", 1, kMaxDim));
-  g.stride_h = static_cast<size_t>(p.Integer("strideHeight", 1, kMaxDim));
-  g.stride_w = static_cast<size_t>(p.Integer("strideWidth", 1, kMaxDim));
-  g.dilation_h = static_cast<size_t>(p.Integer("dilationHeight", 1, kMaxDim));
-  g.dilation_w = static_cast<size_t>(p.Integer("dilationWidth", 1, kMaxDim));
-  static const char* const kPaddings[] = {"same", "valid", nullptr};
-  const Padding padding = p.Choice("padding", kPaddings) == 0 ? Padding::kSame : Padding::kValid;
+  const Padding padding = ReadPadding(p);
   const double channels_d = static_cast<double>(g.in_c) * static_cast<double>(mult);
   CheckProduct(env, static_cast<double>(g.batch) * static_cast<double>(g.in_h) *
                         static_cast<double>(g.in_w) * static_cast<double>(g.in_c),
@@ -211,10 +219,7 @@ Napi::Value Qs16DepthwiseConv2dBinding(const Napi::CallbackInfo& info) {
     ThrowWithCode(env, "Expected filterHeight * filterWidth to be at most 2^22",
                   kErrInvalidArgument, true);
   }
-  if (!ComputeConv2dGeometry(padding, &g)) {
-    ThrowWithCode(env, "Expected a filter that fits the input (the output would be empty)",
-                  kErrInvalidArgument, true);
-  }
+  ComputeGeometryOrThrow(env, padding, &g);
   CheckProduct(env, static_cast<double>(g.batch) * static_cast<double>(g.out_h) *
                         static_cast<double>(g.out_w) * channels_d,
                "the output");
@@ -231,10 +236,7 @@ Napi::Value Qs16DepthwiseConv2dBinding(const Napi::CallbackInfo& info) {
   RunGuarded(env, [&] {
     Qs16DepthwiseConv2d(g, mult, input.data, filter.data, bias.data, output.data, rq, pool);
   });
-  Napi::Array shape = Napi::Array::New(env, 2);
-  shape.Set(uint32_t{0}, Napi::Number::New(env, static_cast<double>(g.out_h)));
-  shape.Set(uint32_t{1}, Napi::Number::New(env, static_cast<double>(g.out_w)));
-  return shape;
+  return OutputShape(env, g);
 }
 
 }  // namespace litequant

@@ -206,11 +206,11 @@ Napi::Value Qs8ConvInfo(const Napi::CallbackInfo& info) {
   CheckArgCount(info, 1);
   const Qs8ConvHandle& h = Handle(info);
   const Qs8ConvParams& p = Qs8PackedConvParams(*h.packed);
-  const Qs8ConvGeometry g = ComputeQs8ConvGeometry(p);
+  const Conv2dGeometry g = ComputeQs8ConvGeometry(p);
   Napi::Object out = Napi::Object::New(env);
   out.Set("kind", Napi::String::New(env, h.kind == ConvKind::kConv2D ? "conv2d" : "depthwise"));
-  out.Set("outputHeight", Napi::Number::New(env, static_cast<double>(g.output_height)));
-  out.Set("outputWidth", Napi::Number::New(env, static_cast<double>(g.output_width)));
+  out.Set("outputHeight", Napi::Number::New(env, static_cast<double>(g.out_h)));
+  out.Set("outputWidth", Napi::Number::New(env, static_cast<double>(g.out_w)));
   out.Set("padTop", Napi::Number::New(env, static_cast<double>(g.pad_top)));
   out.Set("padLeft", Napi::Number::New(env, static_cast<double>(g.pad_left)));
   out.Set("inputSize", Napi::Number::New(env, static_cast<double>(h.input_size)));

@@ -1,24 +1,33 @@
 // float32 GEMM, CONV_2D and DEPTHWISE_CONV_2D throughput per path that is built and supported.
 //
 //   f32_bench [--threads N] [--path NAME] [--family f32_gemm|f32_conv|f32_dwconv]
-//             [--min-time SECONDS]
+//             [--shape SPEC ...] [--only-shapes] [--min-time SECONDS]
 //
 // Shapes: GEMM M in {1, 16, 128, 512} x K = N in {256, 1024}; conv 3x3 64->64 and 1x1 128->128
-// at 56x56 (stride 1, SAME); depthwise 3x3 C=128 at 56x56 and C=512 at 14x14. Weights are packed
-// once, outside the timing. Each shape runs for about --min-time (default 0.3 s) split into three
+// at 56x56 (stride 1, SAME); depthwise 3x3 C=128 at 56x56 and C=512 at 14x14; then every --shape
+// (--only-shapes drops the defaults). SPEC takes qs8_gemm_bench's and qs8_conv_bench's formats:
+//   MxKxN                                       a GEMM (f32_gemm)
+//   kind=conv|dwconv,H=,W=,C=[,OC=][,N=][,K=|KH=,KW=][,S=|SH=,SW=][,D=|DH=,DW=][,DM=]
+//       [,padding=SAME|VALID]                   f32_conv / f32_dwconv (defaults as qs8_conv_bench:
+//                                               N=1, K=3, S=1, D=1, DM=1, SAME; OC needed for conv)
+// --family keeps one family (of the defaults and the --shape entries). Weights are packed once,
+// outside the timing. Each shape runs for about --min-time (default 0.3 s) split into three
 // windows; the best window's mean time per call is reported (shared machines drift).
 //
-// One JSON object per line on stdout:
-//   {"family":"f32_gemm","path":"avx2","kernel":"f32_gemm_6x16__avx2","shape":{"m":128,...},
+// One JSON object per line on stdout (shape keys as qs8_gemm_bench and qs8_conv_bench print them):
+//   {"family":"f32_gemm","path":"avx2","kernel":"f32_gemm_6x16__avx2","shape":{"M":128,...},
 //    "threads":1,"ops":...,"seconds":...,"gops":...}
-// ops = 2 * multiply-accumulates per call; seconds per call; gops = ops / seconds / 1e9.
+// ops = 2 * multiply-accumulates per call (padded taps included); seconds per call;
+// gops = ops / seconds / 1e9.
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -33,12 +42,122 @@ namespace {
 
 constexpr float kInf = __builtin_inff();
 
+struct GemmShape {
+  size_t m, k, n;
+};
+
+struct ConvShape {
+  bool depthwise = false;
+  Conv2dGeometry g;  // before ComputeConv2dGeometry
+  size_t out_c = 0;  // depthwise: in_c * depth_multiplier
+  size_t depth_multiplier = 1;
+  Padding padding = Padding::kSame;
+};
+
 struct Options {
   size_t threads = 1;
   std::string path;    // empty: every built and supported path
   std::string family;  // empty: all
   double min_time = 0.3;
+  bool only_shapes = false;
+  std::vector<GemmShape> gemm;
+  std::vector<ConvShape> conv;  // both kinds, in command-line order
 };
+
+[[noreturn]] void Usage(const std::string& why, int code = 2) {
+  std::fprintf(code == 0 ? stdout : stderr,
+               "f32_bench: %s\nusage: f32_bench [--threads N] [--path NAME] "
+               "[--family f32_gemm|f32_conv|f32_dwconv] [--shape SPEC ...] [--only-shapes] "
+               "[--min-time SECONDS]\n"
+               "  SPEC: MxKxN (GEMM) or kind=conv|dwconv,H=,W=,C=[,OC=][,N=][,K=|KH=,KW=]"
+               "[,S=|SH=,SW=][,D=|DH=,DW=][,DM=][,padding=SAME|VALID]\n",
+               why.c_str());
+  std::exit(code);
+}
+
+bool ParseGemmShape(const std::string& spec, GemmShape* out) {
+  unsigned long m = 0, k = 0, n = 0;
+  char tail = 0;
+  if (std::sscanf(spec.c_str(), "%lux%lux%lu%c", &m, &k, &n, &tail) != 3 || m == 0 || k == 0 ||
+      n == 0) {
+    return false;
+  }
+  *out = {m, k, n};
+  return true;
+}
+
+std::string Upper(std::string s) {
+  for (char& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return s;
+}
+
+// The key=value format of qs8_conv_bench (keys case-insensitive).
+ConvShape ParseConvShape(const std::string& spec) {
+  std::string kind, padding = "SAME";
+  long oc = -1, kh = -1, kw = -1, sh = -1, sw = -1, dh = -1, dw = -1;
+  long k = 3, stride = 1, dilation = 1, dm = 1, n = 1, h = -1, w = -1, c = -1;
+  size_t start = 0;
+  while (start <= spec.size()) {
+    const size_t end = std::min(spec.find(',', start), spec.size());
+    const std::string item = spec.substr(start, end - start);
+    start = end + 1;
+    if (item.empty()) continue;
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos) Usage("--shape item without '=': " + item);
+    const std::string key = Upper(item.substr(0, eq));
+    const std::string value = item.substr(eq + 1);
+    if (key == "KIND") {
+      kind = value;
+      continue;
+    }
+    if (key == "PADDING" || key == "PAD") {
+      padding = Upper(value);
+      continue;
+    }
+    char* tail = nullptr;
+    const long v = std::strtol(value.c_str(), &tail, 10);
+    if (value.empty() || *tail != '\0' || v < 1) Usage("--shape needs a positive integer: " + item);
+    long* slot = key == "N" ? &n : key == "H" ? &h : key == "W" ? &w : key == "C" ? &c
+               : key == "OC" ? &oc : key == "K" ? &k : key == "KH" ? &kh : key == "KW" ? &kw
+               : key == "S" ? &stride : key == "SH" ? &sh : key == "SW" ? &sw
+               : key == "D" ? &dilation : key == "DH" ? &dh : key == "DW" ? &dw
+               : key == "DM" ? &dm : nullptr;
+    if (slot == nullptr) Usage("--shape has an unknown key: " + key);
+    *slot = v;
+  }
+  ConvShape s;
+  if (kind == "conv") s.depthwise = false;
+  else if (kind == "dwconv") s.depthwise = true;
+  else Usage("--shape needs MxKxN, kind=conv or kind=dwconv");
+  if (h < 0 || w < 0 || c < 0) Usage("--shape needs H, W and C");
+  if (!s.depthwise && oc < 0) Usage("--shape kind=conv needs OC");
+  if (padding != "SAME" && padding != "VALID") Usage("--shape padding must be SAME or VALID");
+  Conv2dGeometry& g = s.g;
+  g.batch = static_cast<size_t>(n);
+  g.in_h = static_cast<size_t>(h);
+  g.in_w = static_cast<size_t>(w);
+  g.in_c = static_cast<size_t>(c);
+  g.k_h = static_cast<size_t>(kh > 0 ? kh : k);
+  g.k_w = static_cast<size_t>(kw > 0 ? kw : k);
+  g.stride_h = static_cast<size_t>(sh > 0 ? sh : stride);
+  g.stride_w = static_cast<size_t>(sw > 0 ? sw : stride);
+  g.dilation_h = static_cast<size_t>(dh > 0 ? dh : dilation);
+  g.dilation_w = static_cast<size_t>(dw > 0 ? dw : dilation);
+  s.depth_multiplier = s.depthwise ? static_cast<size_t>(dm) : 1;
+  s.out_c = s.depthwise ? g.in_c * s.depth_multiplier : static_cast<size_t>(oc);
+  s.padding = padding == "VALID" ? Padding::kValid : Padding::kSame;
+  return s;
+}
+
+ConvShape MakeConv(bool depthwise, size_t hw, size_t c, size_t oc, size_t k) {
+  ConvShape s;
+  s.depthwise = depthwise;
+  s.g.in_h = s.g.in_w = hw;
+  s.g.in_c = c;
+  s.g.k_h = s.g.k_w = k;
+  s.out_c = oc;
+  return s;
+}
 
 std::vector<float> Random(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -76,86 +195,72 @@ void Report(const char* family, Path path, const char* kernel, const std::string
   std::fflush(stdout);
 }
 
-void BenchGemm(Path path, const Options& o, ThreadPool* pool) {
-  for (size_t kn : {256, 1024}) {
-    const std::vector<float> w = Random(kn * kn, 1);
-    const std::vector<float> bias = Random(kn, 2);
-    auto packed = PackF32Gemm(w.data(), kn, kn, bias.data(), path);
-    for (size_t m : {1, 16, 128, 512}) {
-      const std::vector<float> a = Random(m * kn, 3);
-      std::vector<float> c(m * kn);
-      const double seconds = TimeIt(
-          [&] { F32Gemm(*packed, m, a.data(), kn, c.data(), kn, -kInf, kInf, pool); },
-          o.min_time);
-      const std::string shape = "\"m\":" + std::to_string(m) + ",\"k\":" + std::to_string(kn) +
-                                ",\"n\":" + std::to_string(kn);
-      Report("f32_gemm", path, F32GemmKernelsFor(path).name, shape, o.threads,
-             2.0 * static_cast<double>(m * kn * kn), seconds);
-    }
-  }
+void BenchGemm(Path path, const GemmShape& s, const Options& o, ThreadPool* pool) {
+  const std::vector<float> w = Random(s.n * s.k, 1);
+  const std::vector<float> bias = Random(s.n, 2);
+  auto packed = PackF32Gemm(w.data(), s.n, s.k, bias.data(), path);
+  const std::vector<float> a = Random(s.m * s.k, 3);
+  std::vector<float> c(s.m * s.n);
+  const double seconds = TimeIt(
+      [&] { F32Gemm(*packed, s.m, a.data(), s.k, c.data(), s.n, -kInf, kInf, pool); },
+      o.min_time);
+  const std::string shape = "\"M\":" + std::to_string(s.m) + ",\"K\":" + std::to_string(s.k) +
+                            ",\"N\":" + std::to_string(s.n);
+  Report("f32_gemm", path, F32GemmKernelsFor(path).name, shape, o.threads,
+         2.0 * static_cast<double>(s.m) * static_cast<double>(s.k) * static_cast<double>(s.n),
+         seconds);
 }
 
-void BenchConv(Path path, const Options& o, ThreadPool* pool) {
-  struct Shape {
-    size_t hw, cin, cout, k;
-  };
-  for (const Shape& s : {Shape{56, 64, 64, 3}, Shape{56, 128, 128, 1}}) {
-    Conv2dGeometry g;
-    g.in_h = g.in_w = s.hw;
-    g.in_c = s.cin;
-    g.k_h = g.k_w = s.k;
-    ComputeConv2dGeometry(Padding::kSame, &g);
-    const size_t k = s.k * s.k * s.cin;
-    const std::vector<float> filter = Random(s.cout * k, 4);
-    const std::vector<float> bias = Random(s.cout, 5);
-    const std::vector<float> input = Random(s.hw * s.hw * s.cin, 6);
-    std::vector<float> output(g.out_h * g.out_w * s.cout);
-    auto packed = PackF32Gemm(filter.data(), s.cout, k, bias.data(), path);
-    const double seconds = TimeIt(
-        [&] { F32Conv2d(*packed, g, input.data(), output.data(), 0.0f, 6.0f, pool); }, o.min_time);
-    const std::string shape = "\"h\":" + std::to_string(s.hw) + ",\"w\":" + std::to_string(s.hw) +
-                              ",\"cin\":" + std::to_string(s.cin) + ",\"cout\":" +
-                              std::to_string(s.cout) + ",\"kh\":" + std::to_string(s.k) +
-                              ",\"kw\":" + std::to_string(s.k) + ",\"stride\":1";
-    Report("f32_conv", path, F32GemmKernelsFor(path).name, shape, o.threads,
-           2.0 * static_cast<double>(g.out_h * g.out_w * s.cout * k), seconds);
+void BenchConv(Path path, ConvShape s, const Options& o, ThreadPool* pool) {
+  Conv2dGeometry& g = s.g;
+  if (!ComputeConv2dGeometry(s.padding, &g)) {
+    std::fprintf(stderr, "f32_bench: skipping a shape with an empty output\n");
+    return;
   }
-}
-
-void BenchDwconv(Path path, const Options& o, ThreadPool* pool) {
-  struct Shape {
-    size_t hw, c;
-  };
-  for (const Shape& s : {Shape{56, 128}, Shape{14, 512}}) {
-    Conv2dGeometry g;
-    g.in_h = g.in_w = s.hw;
-    g.in_c = s.c;
-    g.k_h = g.k_w = 3;
-    ComputeConv2dGeometry(Padding::kSame, &g);
-    const std::vector<float> filter = Random(9 * s.c, 7);
-    const std::vector<float> bias = Random(s.c, 8);
-    const std::vector<float> input = Random(s.hw * s.hw * s.c, 9);
-    std::vector<float> output(g.out_h * g.out_w * s.c);
-    auto packed = PackF32Dwconv(filter.data(), bias.data(), 3, 3, s.c, path);
-    const double seconds = TimeIt(
+  const size_t taps = g.k_h * g.k_w;
+  const size_t per_output = s.depthwise ? taps : taps * g.in_c;
+  const std::vector<float> filter = Random(s.out_c * per_output, 4);
+  const std::vector<float> bias = Random(s.out_c, 5);
+  const std::vector<float> input = Random(g.batch * g.in_h * g.in_w * g.in_c, 6);
+  std::vector<float> output(g.batch * g.out_h * g.out_w * s.out_c);
+  double seconds = 0.0;
+  const char* kernel = nullptr;
+  if (s.depthwise) {
+    // filter [KH, KW, C * DM] holds per_output * out_c values as well.
+    auto packed = PackF32Dwconv(filter.data(), bias.data(), g.k_h, g.k_w, s.out_c, path);
+    seconds = TimeIt(
         [&] {
-          F32DepthwiseConv2d(*packed, g, 1, input.data(), output.data(), 0.0f, 6.0f, pool);
+          F32DepthwiseConv2d(*packed, g, s.depth_multiplier, input.data(), output.data(), 0.0f,
+                             6.0f, pool);
         },
         o.min_time);
-    const std::string shape = "\"h\":" + std::to_string(s.hw) + ",\"w\":" + std::to_string(s.hw) +
-                              ",\"c\":" + std::to_string(s.c) + ",\"kh\":3,\"kw\":3," +
-                              "\"depth_multiplier\":1,\"stride\":1";
-    Report("f32_dwconv", path, F32DwconvKernelsFor(path).name, shape, o.threads,
-           2.0 * static_cast<double>(g.out_h * g.out_w * s.c * 9), seconds);
+    kernel = F32DwconvKernelsFor(path).name;
+  } else {
+    auto packed = PackF32Gemm(filter.data(), s.out_c, per_output, bias.data(), path);
+    seconds = TimeIt(
+        [&] { F32Conv2d(*packed, g, input.data(), output.data(), 0.0f, 6.0f, pool); },
+        o.min_time);
+    kernel = F32GemmKernelsFor(path).name;
   }
+  char shape[320];
+  std::snprintf(shape, sizeof(shape),
+                "\"N\":%zu,\"H\":%zu,\"W\":%zu,\"C\":%zu,\"OC\":%zu,\"KH\":%zu,\"KW\":%zu,"
+                "\"SH\":%zu,\"SW\":%zu,\"DH\":%zu,\"DW\":%zu,\"DM\":%zu,\"padding\":\"%s\"",
+                g.batch, g.in_h, g.in_w, g.in_c, s.out_c, g.k_h, g.k_w, g.stride_h, g.stride_w,
+                g.dilation_h, g.dilation_w, s.depth_multiplier,
+                s.padding == Padding::kSame ? "SAME" : "VALID");
+  const double outputs = static_cast<double>(g.batch * g.out_h * g.out_w * s.out_c);
+  Report(s.depthwise ? "f32_dwconv" : "f32_conv", path, kernel, shape, o.threads,
+         2.0 * outputs * static_cast<double>(per_output), seconds);
 }
 
-[[noreturn]] void Usage(const char* why) {
-  std::fprintf(stderr,
-               "f32_bench: %s\nusage: f32_bench [--threads N] [--path NAME] "
-               "[--family f32_gemm|f32_conv|f32_dwconv] [--min-time SECONDS]\n",
-               why);
-  std::exit(2);
+// A shape the kernels reject (the geometry checks throw) is reported and skipped.
+void BenchConvOrSkip(Path path, const ConvShape& s, const Options& o, ThreadPool* pool) {
+  try {
+    BenchConv(path, s, o, pool);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "f32_bench: skipping a shape: %s\n", e.what());
+  }
 }
 
 }  // namespace
@@ -164,23 +269,53 @@ int main(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (i + 1 >= argc) Usage(("missing value for " + arg).c_str());
-    const char* value = argv[++i];
+    if (arg == "--help" || arg == "-h") Usage("float32 GEMM, CONV_2D and DEPTHWISE_CONV_2D", 0);
+    if (arg == "--only-shapes") {
+      o.only_shapes = true;
+      continue;
+    }
+    if (i + 1 >= argc) Usage("missing value for " + arg);
+    const std::string value = argv[++i];
     if (arg == "--threads") {
-      const long t = std::strtol(value, nullptr, 10);
+      const long t = std::strtol(value.c_str(), nullptr, 10);
       if (t < 1 || t > 256) Usage("--threads takes 1..256");
       o.threads = static_cast<size_t>(t);
     } else if (arg == "--path") {
       o.path = value;
     } else if (arg == "--family") {
       o.family = value;
+      if (o.family != "f32_gemm" && o.family != "f32_conv" && o.family != "f32_dwconv") {
+        Usage("--family takes f32_gemm, f32_conv or f32_dwconv");
+      }
+    } else if (arg == "--shape") {
+      GemmShape gemm;
+      if (value.find('=') == std::string::npos) {
+        if (!ParseGemmShape(value, &gemm)) Usage("--shape needs MxKxN with positive integers");
+        o.gemm.push_back(gemm);
+      } else {
+        o.conv.push_back(ParseConvShape(value));
+      }
     } else if (arg == "--min-time") {
-      o.min_time = std::strtod(value, nullptr);
+      o.min_time = std::strtod(value.c_str(), nullptr);
       if (!(o.min_time > 0.0)) Usage("--min-time takes a positive number of seconds");
     } else {
-      Usage(("unknown option " + arg).c_str());
+      Usage("unknown option " + arg);
     }
   }
+  std::vector<GemmShape> gemm;
+  std::vector<ConvShape> conv, dwconv;
+  if (!o.only_shapes) {
+    for (size_t kn : {256, 1024}) {
+      for (size_t m : {1, 16, 128, 512}) gemm.push_back({m, kn, kn});
+    }
+    conv.push_back(MakeConv(false, 56, 64, 64, 3));
+    conv.push_back(MakeConv(false, 56, 128, 128, 1));
+    dwconv.push_back(MakeConv(true, 56, 128, 128, 3));
+    dwconv.push_back(MakeConv(true, 14, 512, 512, 3));
+  }
+  gemm.insert(gemm.end(), o.gemm.begin(), o.gemm.end());
+  for (const ConvShape& s : o.conv) (s.depthwise ? dwconv : conv).push_back(s);
+
   std::vector<Path> paths;
   for (uint32_t i = 0; i < kPathCount; ++i) {
     const Path p = static_cast<Path>(i);
@@ -200,9 +335,15 @@ int main(int argc, char** argv) {
   if (paths.empty()) Usage("no such path is built and supported here");
   ThreadPool* pool = o.threads > 1 ? SharedThreadPool(o.threads) : nullptr;
   for (Path p : paths) {
-    if (o.family.empty() || o.family == "f32_gemm") BenchGemm(p, o, pool);
-    if (o.family.empty() || o.family == "f32_conv") BenchConv(p, o, pool);
-    if (o.family.empty() || o.family == "f32_dwconv") BenchDwconv(p, o, pool);
+    if (o.family.empty() || o.family == "f32_gemm") {
+      for (const GemmShape& s : gemm) BenchGemm(p, s, o, pool);
+    }
+    if (o.family.empty() || o.family == "f32_conv") {
+      for (const ConvShape& s : conv) BenchConvOrSkip(p, s, o, pool);
+    }
+    if (o.family.empty() || o.family == "f32_dwconv") {
+      for (const ConvShape& s : dwconv) BenchConvOrSkip(p, s, o, pool);
+    }
   }
   return 0;
 }

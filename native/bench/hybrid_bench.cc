@@ -1,35 +1,46 @@
 // Hybrid (dynamic-range) FULLY_CONNECTED against the int8 GEMM it is built on, and the int16x8
-// GEMM, per path that is built and supported.
+// GEMM, per path that is built and supported; hybrid CONV_2D for --shape kind=conv.
 //
-//   hybrid_bench [--threads N] [--path NAME] [--family hybrid_gemm|qs8_gemm|qs16_gemm]
-//                [--min-time SECONDS]
+//   hybrid_bench [--threads N] [--path NAME] [--family hybrid_gemm|qs8_gemm|qs16_gemm|hybrid_conv]
+//                [--shape SPEC ...] [--only-shapes] [--min-time SECONDS]
 //
-// Shapes: M in {1, 16, 128} x K = N in {256, 1024}. Weights are packed once, outside the timing.
+// Shapes: M in {1, 16, 128} x K = N in {256, 1024}, then every --shape (--only-shapes drops the
+// defaults). SPEC takes qs8_gemm_bench's and qs8_conv_bench's formats:
+//   MxKxN                 a GEMM: qs8_gemm, hybrid_gemm and qs16_gemm lines
+//   kind=conv,H=,W=,C=,OC=[,N=][,K=|KH=,KW=][,S=|SH=,SW=][,D=|DH=,DW=][,padding=SAME|VALID]
+//                         hybrid_conv (defaults as qs8_conv_bench: N=1, K=3, S=1, D=1, SAME)
+// (kind=dwconv is refused: there is no hybrid depthwise kernel.) Weights are packed once, outside
+// the timing.
 //   qs8_gemm:    Qs8Gemm, int8 in, int8 out (per-channel fp32 requantization): the baseline.
 //   hybrid_gemm: HybridFullyConnected, float in, float out, everything included: the per-row
 //                min/max and quantization, Qs8GemmAccumulate, the float epilogue (bias, per-
 //                channel scales, RELU clamp); asymmetric and symmetric inputs. The line carries
 //                "vs_qs8_gemm": its time over qs8_gemm's for the same path, shape and threads
-//                (the target is <= 1.15).
+//                (the target is <= 1.15); qs8_gemm is timed for it even when --family drops its
+//                lines.
 //   qs16_gemm:   Qs16Gemm, int16 in, int16 out, fixed-point requantization, with bias.
+//   hybrid_conv: HybridConv2d with per-channel weight scales (so, as TFLite's
+//                HybridConvPerChannel, each image is quantized asymmetrically), RELU6 clamp.
 // Each shape runs for about --min-time (default 0.3 s) split into three windows; the best
 // window's mean time per call is reported (shared machines drift).
 //
-// One JSON object per line on stdout:
-//   {"family":"hybrid_gemm","path":"avx2","kernel":"...","shape":{"m":16,"k":256,"n":256,...},
+// One JSON object per line on stdout (shape keys as qs8_gemm_bench and qs8_conv_bench print them):
+//   {"family":"hybrid_gemm","path":"avx2","kernel":"...","shape":{"M":16,"K":256,"N":256,...},
 //    "threads":1,"ops":...,"seconds":...,"gops":...}
-// ops = 2 * M * N * K per call; seconds per call; gops = ops / seconds / 1e9.
+// ops = 2 * multiply-accumulates per call (padded taps included); seconds per call;
+// gops = ops / seconds / 1e9.
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
-#include <map>
 #include <random>
+#include <stdexcept>
 #include <string>
-#include <tuple>
 #include <vector>
 
+#include "litequant/f32_conv.h"
 #include "litequant/hybrid.h"
 #include "litequant/isa.h"
 #include "litequant/qs16_gemm.h"
@@ -40,19 +51,108 @@ using namespace litequant;
 
 namespace {
 
+struct GemmShape {
+  size_t m, k, n;
+};
+
+struct ConvShape {
+  Conv2dGeometry g;  // before ComputeConv2dGeometry
+  size_t out_c = 0;
+  Padding padding = Padding::kSame;
+};
+
 struct Options {
   size_t threads = 1;
   std::string path;
   std::string family;
   double min_time = 0.3;
+  bool only_shapes = false;
+  std::vector<GemmShape> gemm;
+  std::vector<ConvShape> conv;
 };
 
-[[noreturn]] void Usage(const char* problem) {
-  std::fprintf(stderr,
+[[noreturn]] void Usage(const std::string& problem, int code = 2) {
+  std::fprintf(code == 0 ? stdout : stderr,
                "hybrid_bench: %s\nusage: hybrid_bench [--threads N] [--path NAME] "
-               "[--family hybrid_gemm|qs8_gemm|qs16_gemm] [--min-time SECONDS]\n",
-               problem);
-  std::exit(2);
+               "[--family hybrid_gemm|qs8_gemm|qs16_gemm|hybrid_conv] [--shape SPEC ...] "
+               "[--only-shapes] [--min-time SECONDS]\n"
+               "  SPEC: MxKxN (GEMM) or kind=conv,H=,W=,C=,OC=[,N=][,K=|KH=,KW=][,S=|SH=,SW=]"
+               "[,D=|DH=,DW=][,padding=SAME|VALID]\n",
+               problem.c_str());
+  std::exit(code);
+}
+
+bool ParseGemmShape(const std::string& spec, GemmShape* out) {
+  unsigned long m = 0, k = 0, n = 0;
+  char tail = 0;
+  if (std::sscanf(spec.c_str(), "%lux%lux%lu%c", &m, &k, &n, &tail) != 3 || m == 0 || k == 0 ||
+      n == 0) {
+    return false;
+  }
+  *out = {m, k, n};
+  return true;
+}
+
+std::string Upper(std::string s) {
+  for (char& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return s;
+}
+
+// The key=value format of qs8_conv_bench (keys case-insensitive); DM=1 is accepted so that the
+// same SPEC works for every bench.
+ConvShape ParseConvShape(const std::string& spec) {
+  std::string kind, padding = "SAME";
+  long oc = -1, kh = -1, kw = -1, sh = -1, sw = -1, dh = -1, dw = -1;
+  long k = 3, stride = 1, dilation = 1, dm = 1, n = 1, h = -1, w = -1, c = -1;
+  size_t start = 0;
+  while (start <= spec.size()) {
+    const size_t end = std::min(spec.find(',', start), spec.size());
+    const std::string item = spec.substr(start, end - start);
+    start = end + 1;
+    if (item.empty()) continue;
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos) Usage("--shape item without '=': " + item);
+    const std::string key = Upper(item.substr(0, eq));
+    const std::string value = item.substr(eq + 1);
+    if (key == "KIND") {
+      kind = value;
+      continue;
+    }
+    if (key == "PADDING" || key == "PAD") {
+      padding = Upper(value);
+      continue;
+    }
+    char* tail = nullptr;
+    const long v = std::strtol(value.c_str(), &tail, 10);
+    if (value.empty() || *tail != '\0' || v < 1) Usage("--shape needs a positive integer: " + item);
+    long* slot = key == "N" ? &n : key == "H" ? &h : key == "W" ? &w : key == "C" ? &c
+               : key == "OC" ? &oc : key == "K" ? &k : key == "KH" ? &kh : key == "KW" ? &kw
+               : key == "S" ? &stride : key == "SH" ? &sh : key == "SW" ? &sw
+               : key == "D" ? &dilation : key == "DH" ? &dh : key == "DW" ? &dw
+               : key == "DM" ? &dm : nullptr;
+    if (slot == nullptr) Usage("--shape has an unknown key: " + key);
+    *slot = v;
+  }
+  if (kind == "dwconv") Usage("--shape kind=dwconv: litequant has no hybrid depthwise kernel");
+  if (kind != "conv") Usage("--shape needs MxKxN or kind=conv");
+  if (dm != 1) Usage("--shape kind=conv takes no depth multiplier");
+  if (h < 0 || w < 0 || c < 0 || oc < 0) Usage("--shape kind=conv needs H, W, C and OC");
+  if (padding != "SAME" && padding != "VALID") Usage("--shape padding must be SAME or VALID");
+  ConvShape s;
+  Conv2dGeometry& g = s.g;
+  g.batch = static_cast<size_t>(n);
+  g.in_h = static_cast<size_t>(h);
+  g.in_w = static_cast<size_t>(w);
+  g.in_c = static_cast<size_t>(c);
+  g.k_h = static_cast<size_t>(kh > 0 ? kh : k);
+  g.k_w = static_cast<size_t>(kw > 0 ? kw : k);
+  g.stride_h = static_cast<size_t>(sh > 0 ? sh : stride);
+  g.stride_w = static_cast<size_t>(sw > 0 ? sw : stride);
+  g.dilation_h = static_cast<size_t>(dh > 0 ? dh : dilation);
+  g.dilation_w = static_cast<size_t>(dw > 0 ? dw : dilation);
+  s.out_c = static_cast<size_t>(oc);
+  s.padding = padding == "VALID" ? Padding::kValid : Padding::kSame;
+  return s;
 }
 
 double TimeIt(const std::function<void()>& fn, double min_time) {
@@ -101,75 +201,107 @@ std::vector<T> RandomInts(size_t n, int lo, int hi, uint32_t seed) {
   return v;
 }
 
-std::string Shape(size_t m, size_t k, size_t n) {
-  return "\"m\":" + std::to_string(m) + ",\"k\":" + std::to_string(k) + ",\"n\":" +
-         std::to_string(n);
+// Per-channel weight scales that differ between channels.
+std::vector<float> ChannelScales(size_t n) {
+  std::vector<float> scales(n);
+  for (size_t j = 0; j < n; ++j) scales[j] = 0.001f * static_cast<float>(1 + j % 7);
+  return scales;
 }
 
-void Bench(Path path, const Options& o, ThreadPool* pool) {
+void BenchGemm(Path path, const GemmShape& s, const Options& o, ThreadPool* pool) {
   const bool all = o.family.empty();
-  for (size_t kn : {256, 1024}) {
-    const size_t k = kn, n = kn;
-    const auto w8 = RandomInts<int8_t>(n * k, -127, 127, 1);
-    std::vector<float> scales(n);
-    for (size_t j = 0; j < n; ++j) scales[j] = 0.001f * static_cast<float>(1 + j % 7);
-    const auto bias_f = RandomFloats(n, 2);
-    const auto bias32 = RandomInts<int32_t>(n, -10000, 10000, 3);
-    const auto bias64 = RandomInts<int64_t>(n, -1000000, 1000000, 4);
-    const auto qs8 = PackQs8GemmForPath(path, w8.data(), n, k, bias32.data(), -3);
-    const auto hybrid = PackHybrid(w8.data(), n, k, scales.data(), n, bias_f.data(), path);
-    const auto qs16 = PackQs16Gemm(w8.data(), n, k, bias64.data(), path);
+  const bool want_qs8 = all || o.family == "qs8_gemm";
+  const bool want_hybrid = all || o.family == "hybrid_gemm";
+  const bool want_qs16 = all || o.family == "qs16_gemm";
+  if (!want_qs8 && !want_hybrid && !want_qs16) return;
+  const size_t m = s.m, k = s.k, n = s.n;
+  const auto w8 = RandomInts<int8_t>(n * k, -127, 127, 1);
+  const std::vector<float> scales = ChannelScales(n);
+  const double ops = 2.0 * static_cast<double>(m) * static_cast<double>(n) *
+                     static_cast<double>(k);
+  const std::string shape = "\"M\":" + std::to_string(m) + ",\"K\":" + std::to_string(k) +
+                            ",\"N\":" + std::to_string(n);
+  const auto bias32 = RandomInts<int32_t>(n, -10000, 10000, 3);
+  const auto qs8 = PackQs8GemmForPath(path, w8.data(), n, k, bias32.data(), -3);
+  double qs8_seconds = 0.0;
+  if (want_qs8 || want_hybrid) {
     Qs8Requant rq8;
     rq8.mode = RequantMode::kFp32;
     for (size_t j = 0; j < n; ++j) rq8.scale.push_back(0.0005f * static_cast<float>(1 + j % 5));
     rq8.output_zero_point = 5;
+    const auto a = RandomInts<int8_t>(m * k, -128, 127, 5);
+    std::vector<int8_t> c(m * n);
+    qs8_seconds =
+        TimeIt([&] { Qs8Gemm(*qs8, m, a.data(), k, c.data(), n, rq8, pool); }, o.min_time);
+    if (want_qs8) {
+      Report("qs8_gemm", Qs8PackedPath(*qs8), Qs8PackedKernelName(*qs8), shape, o.threads, ops,
+             qs8_seconds);
+    }
+  }
+  if (want_hybrid) {
+    const auto bias_f = RandomFloats(n, 2);
+    const auto hybrid = PackHybrid(w8.data(), n, k, scales.data(), n, bias_f.data(), path);
+    const auto x = RandomFloats(m * k, 6);
+    std::vector<float> y(m * n);
+    const std::string kernel =
+        std::string(HybridKernelsFor(HybridPackedPath(*hybrid)).name) + "+" +
+        Qs8PackedKernelName(*qs8);
+    for (bool asymmetric : {true, false}) {
+      const double seconds = TimeIt(
+          [&] {
+            HybridFullyConnected(*hybrid, m, x.data(), y.data(), asymmetric, 0.0f,
+                                 __builtin_inff(), pool);
+          },
+          o.min_time);
+      Report("hybrid_gemm", HybridPackedPath(*hybrid), kernel.c_str(),
+             shape + ",\"asymmetric\":" + (asymmetric ? "true" : "false"), o.threads, ops,
+             seconds, seconds / qs8_seconds);
+    }
+  }
+  if (want_qs16) {
+    const auto bias64 = RandomInts<int64_t>(n, -1000000, 1000000, 4);
+    const auto qs16 = PackQs16Gemm(w8.data(), n, k, bias64.data(), path);
     Qs16Requant rq16;
     const char* why = nullptr;
     const float in_scale = 1.0f / 4096.0f;
     MakeQs16Requant(Qs16RequantMode::kFixedPoint, Qs16ScaleRule::kDoubleProduct, in_scale,
                     scales.data(), n, 0.05f, -32768, 32767, &rq16, &why);
-    for (size_t m : {1, 16, 128}) {
-      const double ops = 2.0 * static_cast<double>(m) * static_cast<double>(n) *
-                         static_cast<double>(k);
-      const std::string shape = Shape(m, k, n);
-      double qs8_seconds = 0.0;
-      if (all || o.family == "qs8_gemm" || o.family == "hybrid_gemm") {
-        const auto a = RandomInts<int8_t>(m * k, -128, 127, 5);
-        std::vector<int8_t> c(m * n);
-        qs8_seconds = TimeIt(
-            [&] { Qs8Gemm(*qs8, m, a.data(), k, c.data(), n, rq8, pool); }, o.min_time);
-        if (all || o.family == "qs8_gemm") {
-          Report("qs8_gemm", Qs8PackedPath(*qs8), Qs8PackedKernelName(*qs8), shape, o.threads,
-                 ops, qs8_seconds);
-        }
-      }
-      if (all || o.family == "hybrid_gemm") {
-        const auto x = RandomFloats(m * k, 6);
-        std::vector<float> y(m * n);
-        for (bool asymmetric : {true, false}) {
-          const double seconds = TimeIt(
-              [&] {
-                HybridFullyConnected(*hybrid, m, x.data(), y.data(), asymmetric, 0.0f,
-                                     __builtin_inff(), pool);
-              },
-              o.min_time);
-          const std::string kernel = std::string(HybridKernelsFor(HybridPackedPath(*hybrid)).name) +
-                                     "+" + Qs8PackedKernelName(*qs8);
-          Report("hybrid_gemm", HybridPackedPath(*hybrid), kernel.c_str(),
-                 shape + ",\"asymmetric\":" + (asymmetric ? "true" : "false"), o.threads, ops,
-                 seconds, seconds / qs8_seconds);
-        }
-      }
-      if (all || o.family == "qs16_gemm") {
-        const auto a = RandomInts<int16_t>(m * k, -32768, 32767, 7);
-        std::vector<int16_t> c(m * n);
-        const double seconds = TimeIt(
-            [&] { Qs16Gemm(*qs16, m, a.data(), k, c.data(), n, rq16, pool); }, o.min_time);
-        Report("qs16_gemm", Qs16PackedPath(*qs16), Qs16GemmKernelsFor(Qs16PackedPath(*qs16)).name,
-               shape, o.threads, ops, seconds);
-      }
-    }
+    const auto a = RandomInts<int16_t>(m * k, -32768, 32767, 7);
+    std::vector<int16_t> c(m * n);
+    const double seconds = TimeIt(
+        [&] { Qs16Gemm(*qs16, m, a.data(), k, c.data(), n, rq16, pool); }, o.min_time);
+    Report("qs16_gemm", Qs16PackedPath(*qs16), Qs16GemmKernelsFor(Qs16PackedPath(*qs16)).name,
+           shape, o.threads, ops, seconds);
   }
+}
+
+void BenchConv(Path path, ConvShape s, const Options& o, ThreadPool* pool) {
+  if (!o.family.empty() && o.family != "hybrid_conv") return;
+  Conv2dGeometry& g = s.g;
+  if (!ComputeConv2dGeometry(s.padding, &g)) {
+    std::fprintf(stderr, "hybrid_bench: skipping a shape with an empty output\n");
+    return;
+  }
+  const size_t k = g.k_h * g.k_w * g.in_c;
+  const auto filter = RandomInts<int8_t>(s.out_c * k, -127, 127, 8);
+  const std::vector<float> scales = ChannelScales(s.out_c);
+  const auto bias = RandomFloats(s.out_c, 9);
+  const auto packed =
+      PackHybrid(filter.data(), s.out_c, k, scales.data(), s.out_c, bias.data(), path);
+  const auto input = RandomFloats(g.batch * g.in_h * g.in_w * g.in_c, 10);
+  std::vector<float> output(g.batch * g.out_h * g.out_w * s.out_c);
+  const double seconds = TimeIt(
+      [&] { HybridConv2d(*packed, g, input.data(), output.data(), 0.0f, 6.0f, pool); },
+      o.min_time);
+  char shape[320];
+  std::snprintf(shape, sizeof(shape),
+                "\"N\":%zu,\"H\":%zu,\"W\":%zu,\"C\":%zu,\"OC\":%zu,\"KH\":%zu,\"KW\":%zu,"
+                "\"SH\":%zu,\"SW\":%zu,\"DH\":%zu,\"DW\":%zu,\"padding\":\"%s\"",
+                g.batch, g.in_h, g.in_w, g.in_c, s.out_c, g.k_h, g.k_w, g.stride_h, g.stride_w,
+                g.dilation_h, g.dilation_w, s.padding == Padding::kSame ? "SAME" : "VALID");
+  const double outputs = static_cast<double>(g.batch * g.out_h * g.out_w * s.out_c);
+  Report("hybrid_conv", HybridPackedPath(*packed), HybridKernelsFor(HybridPackedPath(*packed)).name,
+         shape, o.threads, 2.0 * outputs * static_cast<double>(k), seconds);
 }
 
 }  // namespace
@@ -178,26 +310,49 @@ int main(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (i + 1 >= argc) Usage(("missing value for " + arg).c_str());
-    const char* value = argv[++i];
+    if (arg == "--help" || arg == "-h") {
+      Usage("hybrid FULLY_CONNECTED and CONV_2D, int8 and int16x8 GEMM", 0);
+    }
+    if (arg == "--only-shapes") {
+      o.only_shapes = true;
+      continue;
+    }
+    if (i + 1 >= argc) Usage("missing value for " + arg);
+    const std::string value = argv[++i];
     if (arg == "--threads") {
-      const long t = std::strtol(value, nullptr, 10);
+      const long t = std::strtol(value.c_str(), nullptr, 10);
       if (t < 1 || t > 256) Usage("--threads takes 1..256");
       o.threads = static_cast<size_t>(t);
     } else if (arg == "--path") {
       o.path = value;
     } else if (arg == "--family") {
       o.family = value;
-      if (o.family != "hybrid_gemm" && o.family != "qs8_gemm" && o.family != "qs16_gemm") {
-        Usage("--family takes hybrid_gemm, qs8_gemm or qs16_gemm");
+      if (o.family != "hybrid_gemm" && o.family != "qs8_gemm" && o.family != "qs16_gemm" &&
+          o.family != "hybrid_conv") {
+        Usage("--family takes hybrid_gemm, qs8_gemm, qs16_gemm or hybrid_conv");
+      }
+    } else if (arg == "--shape") {
+      GemmShape gemm;
+      if (value.find('=') == std::string::npos) {
+        if (!ParseGemmShape(value, &gemm)) Usage("--shape needs MxKxN with positive integers");
+        o.gemm.push_back(gemm);
+      } else {
+        o.conv.push_back(ParseConvShape(value));
       }
     } else if (arg == "--min-time") {
-      o.min_time = std::strtod(value, nullptr);
+      o.min_time = std::strtod(value.c_str(), nullptr);
       if (!(o.min_time > 0.0)) Usage("--min-time takes a positive number of seconds");
     } else {
-      Usage(("unknown option " + arg).c_str());
+      Usage("unknown option " + arg);
     }
   }
+  std::vector<GemmShape> gemm;
+  if (!o.only_shapes) {
+    for (size_t kn : {256, 1024}) {
+      for (size_t m : {1, 16, 128}) gemm.push_back({m, kn, kn});
+    }
+  }
+  gemm.insert(gemm.end(), o.gemm.begin(), o.gemm.end());
   std::vector<Path> paths;
   for (uint32_t i = 0; i < kPathCount; ++i) {
     const Path p = static_cast<Path>(i);
@@ -211,6 +366,16 @@ int main(int argc, char** argv) {
   }
   if (paths.empty()) Usage("no such path is built and supported here");
   ThreadPool* pool = o.threads > 1 ? SharedThreadPool(o.threads) : nullptr;
-  for (Path p : paths) Bench(p, o, pool);
+  for (Path p : paths) {
+    for (const GemmShape& s : gemm) BenchGemm(p, s, o, pool);
+    for (const ConvShape& s : o.conv) {
+      // A shape the kernels reject (the geometry checks throw) is reported and skipped.
+      try {
+        BenchConv(p, s, o, pool);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "hybrid_bench: skipping a shape: %s\n", e.what());
+      }
+    }
+  }
   return 0;
 }

@@ -19,20 +19,6 @@ namespace {
 constexpr size_t kIm2colTiles = 8;
 constexpr size_t kMinParallelMacs = size_t{1} << 16;
 
-// TFLite's ComputeOutSize.
-size_t OutSize(Padding padding, size_t in, size_t filter, size_t stride, size_t dilation) {
-  const size_t effective = (filter - 1) * dilation + 1;
-  if (padding == Padding::kSame) return (in + stride - 1) / stride;
-  return in < effective ? 0 : (in - effective + stride) / stride;
-}
-
-// TFLite's ComputePaddingWithOffset: the smaller half goes before.
-size_t PadBefore(size_t in, size_t filter, size_t stride, size_t dilation, size_t out) {
-  const size_t effective = (filter - 1) * dilation + 1;
-  const size_t needed = (out - 1) * stride + effective;
-  return needed > in ? (needed - in) / 2 : 0;
-}
-
 Path ResolveDwconvPath(Path path) {
   for (;;) {
     switch (path) {
@@ -80,18 +66,33 @@ inline const float* TapInput(const Conv2dGeometry& g, const float* image, size_t
 
 }  // namespace
 
+// conv_geometry.h, shared by every convolution (defined here, in core, for the reason the
+// header gives).
+size_t DilatedKernelSize(size_t kernel, size_t dilation) { return (kernel - 1) * dilation + 1; }
+
+size_t ConvOutputSize(Padding padding, size_t in, size_t kernel, size_t stride, size_t dilation) {
+  if (padding == Padding::kSame) return (in + stride - 1) / stride;
+  const size_t k = DilatedKernelSize(kernel, dilation);
+  return in < k ? 0 : (in - k) / stride + 1;
+}
+
+size_t ConvPaddingBefore(size_t in, size_t out, size_t kernel, size_t stride, size_t dilation) {
+  const size_t needed = (out - 1) * stride + DilatedKernelSize(kernel, dilation);
+  return needed > in ? (needed - in) / 2 : 0;
+}
+
 bool ComputeConv2dGeometry(Padding padding, Conv2dGeometry* g) {
   if (g->in_h == 0 || g->in_w == 0 || g->in_c == 0 || g->k_h == 0 || g->k_w == 0 ||
       g->stride_h == 0 || g->stride_w == 0 || g->dilation_h == 0 || g->dilation_w == 0) {
     return false;
   }
-  const size_t out_h = OutSize(padding, g->in_h, g->k_h, g->stride_h, g->dilation_h);
-  const size_t out_w = OutSize(padding, g->in_w, g->k_w, g->stride_w, g->dilation_w);
+  const size_t out_h = ConvOutputSize(padding, g->in_h, g->k_h, g->stride_h, g->dilation_h);
+  const size_t out_w = ConvOutputSize(padding, g->in_w, g->k_w, g->stride_w, g->dilation_w);
   if (out_h == 0 || out_w == 0) return false;
   g->out_h = out_h;
   g->out_w = out_w;
-  g->pad_top = PadBefore(g->in_h, g->k_h, g->stride_h, g->dilation_h, out_h);
-  g->pad_left = PadBefore(g->in_w, g->k_w, g->stride_w, g->dilation_w, out_w);
+  g->pad_top = ConvPaddingBefore(g->in_h, out_h, g->k_h, g->stride_h, g->dilation_h);
+  g->pad_left = ConvPaddingBefore(g->in_w, out_w, g->k_w, g->stride_w, g->dilation_w);
   return true;
 }
 

@@ -35,6 +35,18 @@ void Im2colRow(const Conv2dGeometry& g, const int16_t* input, size_t b, size_t o
   }
 }
 
+// The per-element view of `requant` that Qs16RequantizeOne takes (points into it).
+Qs16RequantParams RequantParamsOf(const Qs16Requant& requant) {
+  Qs16RequantParams rq;
+  rq.mode = requant.mode;
+  rq.multiplier = requant.multiplier.data();
+  rq.shift = requant.shift.data();
+  rq.scale = requant.scale.data();
+  rq.qmin = requant.qmin;
+  rq.qmax = requant.qmax;
+  return rq;
+}
+
 }  // namespace
 
 void Qs16Conv2d(const Qs16PackedWeights& w, const Conv2dGeometry& g, const int16_t* input,
@@ -77,13 +89,7 @@ void Qs16Conv2dReference(const Conv2dGeometry& g, size_t out_c, const int16_t* i
                          const int8_t* filter, const int64_t* bias, int16_t* output,
                          const Qs16Requant& requant) {
   const bool per_tensor = requant.channels() == 1;
-  Qs16RequantParams rq;
-  rq.mode = requant.mode;
-  rq.multiplier = requant.multiplier.data();
-  rq.shift = requant.shift.data();
-  rq.scale = requant.scale.data();
-  rq.qmin = requant.qmin;
-  rq.qmax = requant.qmax;
+  const Qs16RequantParams rq = RequantParamsOf(requant);
   for (size_t b = 0; b < g.batch; ++b) {
     for (size_t oy = 0; oy < g.out_h; ++oy) {
       const ptrdiff_t in_y_origin =
@@ -126,13 +132,7 @@ void Qs16DepthwiseConv2d(const Conv2dGeometry& g, size_t depth_multiplier, const
   const size_t rows = g.batch * g.out_h;
   if (rows == 0 || g.out_w == 0 || channels == 0) return;
   const bool per_tensor = requant.channels() == 1;
-  Qs16RequantParams rq;
-  rq.mode = requant.mode;
-  rq.multiplier = requant.multiplier.data();
-  rq.shift = requant.shift.data();
-  rq.scale = requant.scale.data();
-  rq.qmin = requant.qmin;
-  rq.qmax = requant.qmax;
+  const Qs16RequantParams rq = RequantParamsOf(requant);
   const auto run = [&](size_t begin, size_t end) {
     std::vector<int64_t> acc(channels);
     for (size_t row = begin; row < end; ++row) {

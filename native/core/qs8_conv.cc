@@ -1,5 +1,5 @@
-// int8 CONV_2D and DEPTHWISE_CONV_2D (qs8_conv.h): parameter checks, TFLite's output-size and
-// padding rules, the reference loops, and the fast paths:
+// int8 CONV_2D and DEPTHWISE_CONV_2D (qs8_conv.h): parameter checks, the reference loops
+// (geometry from conv_geometry.h), and the fast paths:
 //   CONV_2D:    1x1 convolutions read the input directly as the GEMM's A matrix (row stride =
 //               stride_w * C); everything else goes through im2col tiles (padding filled with
 //               the input zero point) into Qs8Gemm, one tile per thread at a time.
@@ -32,23 +32,6 @@ uint64_t BoundedProduct(std::initializer_list<uint64_t> factors) {
     p *= f;
   }
   return p;
-}
-
-size_t DilatedKernel(size_t kernel, size_t dilation) { return (kernel - 1) * dilation + 1; }
-
-// TFLite's ComputeOutSize (with dilation); VALID inputs smaller than the kernel give 0.
-size_t OutputSize(Padding padding, size_t in, size_t kernel, size_t stride, size_t dilation) {
-  if (padding == Padding::kSame) return (in + stride - 1) / stride;
-  const size_t k = DilatedKernel(kernel, dilation);
-  return in >= k ? (in - k) / stride + 1 : 0;
-}
-
-// TFLite's ComputePaddingWithOffset: the leading half of the total padding (the odd pixel
-// goes to the bottom/right).
-size_t LeadingPadding(size_t in, size_t out, size_t kernel, size_t stride, size_t dilation) {
-  const int64_t total = static_cast<int64_t>((out - 1) * stride + DilatedKernel(kernel, dilation)) -
-                        static_cast<int64_t>(in);
-  return total > 0 ? static_cast<size_t>(total / 2) : 0;
 }
 
 std::string Describe(const char* field, uint64_t value, const char* want) {
@@ -190,7 +173,7 @@ class Qs8PackedConv {
  public:
   ConvKind kind = ConvKind::kConv2D;
   Qs8ConvParams params;
-  Qs8ConvGeometry geometry;
+  Conv2dGeometry geometry;
   Path path = Path::kReference;
   // CONV_2D
   std::shared_ptr<const Qs8PackedWeights> gemm;
@@ -234,22 +217,22 @@ std::string CheckQs8ConvParams(const Qs8ConvParams& p, ConvKind kind) {
   } else if (p.depth_multiplier != 1) {
     return Describe("depth_multiplier", p.depth_multiplier, "1 (CONV_2D has none)");
   }
-  const uint64_t kh = DilatedKernel(p.kernel_height, p.dilation_height);
-  const uint64_t kw = DilatedKernel(p.kernel_width, p.dilation_width);
+  const uint64_t kh = DilatedKernelSize(p.kernel_height, p.dilation_height);
+  const uint64_t kw = DilatedKernelSize(p.kernel_width, p.dilation_width);
   if (kh > kMaxDim || kw > kMaxDim) return "Expected a dilated kernel of at most 2^24 pixels";
   if (p.padding == Padding::kValid && (p.input_height < kh || p.input_width < kw)) {
     return "Expected an input of at least the dilated kernel size (" + std::to_string(kh) + "x" +
            std::to_string(kw) + ") with VALID padding but received " +
            std::to_string(p.input_height) + "x" + std::to_string(p.input_width);
   }
-  const Qs8ConvGeometry g = ComputeQs8ConvGeometry(p);
+  const Conv2dGeometry g = ComputeQs8ConvGeometry(p);
   const uint64_t weights = kind == ConvKind::kConv2D
                                ? BoundedProduct({p.output_channels, p.kernel_height,
                                                  p.kernel_width, p.input_channels})
                                : BoundedProduct({p.kernel_height, p.kernel_width,
                                                  p.output_channels});
   if (BoundedProduct({p.batch, p.input_height, p.input_width, p.input_channels}) > kMaxElements ||
-      BoundedProduct({p.batch, g.output_height, g.output_width, p.output_channels}) >
+      BoundedProduct({p.batch, g.out_h, g.out_w, p.output_channels}) >
           kMaxElements ||
       weights > kMaxElements) {
     return "Expected input, output and weight tensors of fewer than 2^31 elements";
@@ -257,18 +240,19 @@ std::string CheckQs8ConvParams(const Qs8ConvParams& p, ConvKind kind) {
   return CheckRequant(p.requant, p.output_channels);
 }
 
-Qs8ConvGeometry ComputeQs8ConvGeometry(const Qs8ConvParams& p) {
-  Qs8ConvGeometry g;
-  g.output_height =
-      OutputSize(p.padding, p.input_height, p.kernel_height, p.stride_height, p.dilation_height);
-  g.output_width =
-      OutputSize(p.padding, p.input_width, p.kernel_width, p.stride_width, p.dilation_width);
-  if (p.padding == Padding::kSame) {
-    g.pad_top = LeadingPadding(p.input_height, g.output_height, p.kernel_height, p.stride_height,
-                               p.dilation_height);
-    g.pad_left = LeadingPadding(p.input_width, g.output_width, p.kernel_width, p.stride_width,
-                                p.dilation_width);
-  }
+Conv2dGeometry ComputeQs8ConvGeometry(const Qs8ConvParams& p) {
+  Conv2dGeometry g;
+  g.batch = p.batch;
+  g.in_h = p.input_height;
+  g.in_w = p.input_width;
+  g.in_c = p.input_channels;
+  g.k_h = p.kernel_height;
+  g.k_w = p.kernel_width;
+  g.stride_h = p.stride_height;
+  g.stride_w = p.stride_width;
+  g.dilation_h = p.dilation_height;
+  g.dilation_w = p.dilation_width;
+  ComputeConv2dGeometry(p.padding, &g);
   return g;
 }
 
@@ -277,8 +261,8 @@ size_t Qs8ConvInputSize(const Qs8ConvParams& p) {
 }
 
 size_t Qs8ConvOutputSize(const Qs8ConvParams& p) {
-  const Qs8ConvGeometry g = ComputeQs8ConvGeometry(p);
-  return p.batch * g.output_height * g.output_width * p.output_channels;
+  const Conv2dGeometry g = ComputeQs8ConvGeometry(p);
+  return p.batch * g.out_h * g.out_w * p.output_channels;
 }
 
 size_t Qs8ConvWeightSize(const Qs8ConvParams& p, ConvKind kind) {
@@ -301,13 +285,13 @@ const char* Qs8PackedConvKernelName(const Qs8PackedConv& conv) {
 
 void Qs8Conv2DReference(const Qs8ConvParams& p, const int8_t* input, const int8_t* weights,
                         const int32_t* bias, int8_t* output) {
-  const Qs8ConvGeometry g = ComputeQs8ConvGeometry(p);
+  const Conv2dGeometry g = ComputeQs8ConvGeometry(p);
   const auto zp = p.input_zero_point;
   for (size_t b = 0; b < p.batch; ++b) {
-    for (size_t oy = 0; oy < g.output_height; ++oy) {
-      for (size_t ox = 0; ox < g.output_width; ++ox) {
+    for (size_t oy = 0; oy < g.out_h; ++oy) {
+      for (size_t ox = 0; ox < g.out_w; ++ox) {
         int8_t* out =
-            output + ((b * g.output_height + oy) * g.output_width + ox) * p.output_channels;
+            output + ((b * g.out_h + oy) * g.out_w + ox) * p.output_channels;
         for (size_t o = 0; o < p.output_channels; ++o) {
           uint32_t acc = bias != nullptr ? static_cast<uint32_t>(bias[o]) : 0;  // wraps
           for (size_t ky = 0; ky < p.kernel_height; ++ky) {
@@ -338,13 +322,13 @@ void Qs8Conv2DReference(const Qs8ConvParams& p, const int8_t* input, const int8_
 
 void Qs8DepthwiseReference(const Qs8ConvParams& p, const int8_t* input, const int8_t* weights,
                            const int32_t* bias, int8_t* output) {
-  const Qs8ConvGeometry g = ComputeQs8ConvGeometry(p);
+  const Conv2dGeometry g = ComputeQs8ConvGeometry(p);
   const auto zp = p.input_zero_point;
   const size_t oc_count = p.output_channels;
   for (size_t b = 0; b < p.batch; ++b) {
-    for (size_t oy = 0; oy < g.output_height; ++oy) {
-      for (size_t ox = 0; ox < g.output_width; ++ox) {
-        int8_t* out = output + ((b * g.output_height + oy) * g.output_width + ox) * oc_count;
+    for (size_t oy = 0; oy < g.out_h; ++oy) {
+      for (size_t ox = 0; ox < g.out_w; ++ox) {
+        int8_t* out = output + ((b * g.out_h + oy) * g.out_w + ox) * oc_count;
         for (size_t ic = 0; ic < p.input_channels; ++ic) {
           for (size_t m = 0; m < p.depth_multiplier; ++m) {
             const size_t oc = ic * p.depth_multiplier + m;
@@ -442,11 +426,11 @@ void Qs8Depthwise(const Qs8PackedConv& conv, const int8_t* input, int8_t* output
     throw std::invalid_argument("Qs8Depthwise needs weights packed by PackQs8Depthwise");
   }
   const Qs8ConvParams& p = conv.params;
-  const Qs8ConvGeometry& g = conv.geometry;
+  const Conv2dGeometry& g = conv.geometry;
   const size_t channels = p.output_channels;
   const size_t taps = p.kernel_height * p.kernel_width;
-  const size_t rows = p.batch * g.output_height;
-  if (rows == 0 || g.output_width == 0) return;
+  const size_t rows = p.batch * g.out_h;
+  if (rows == 0 || g.out_w == 0) return;
 
   // The kernels know no depth multiplier: give them an input with each channel repeated M
   // times, so input channel c of the copy is output channel c's source.
@@ -482,17 +466,17 @@ void Qs8Depthwise(const Qs8PackedConv& conv, const int8_t* input, int8_t* output
   // columns (advance = stride_w * KH); otherwise each pixel gets its own KW columns.
   const size_t kh = p.kernel_height, kw = p.kernel_width;
   const bool shared_columns = p.dilation_width == 1;
-  const size_t columns = shared_columns ? (g.output_width - 1) * p.stride_width + kw
-                                        : g.output_width * kw;
+  const size_t columns = shared_columns ? (g.out_w - 1) * p.stride_width + kw
+                                        : g.out_w * kw;
   const size_t advance = shared_columns ? p.stride_width * kh : taps;
   const auto width = static_cast<int64_t>(p.input_width);
-  RunParallel(pool, rows, GrainFor(g.output_width * taps * channels), [&](size_t begin,
+  RunParallel(pool, rows, GrainFor(g.out_w * taps * channels), [&](size_t begin,
                                                                           size_t end) {
     std::vector<const int8_t*> indirection(columns * kh);
     std::vector<const int8_t*> input_rows(kh);  // null: the kernel row is in the padding
     for (size_t row = begin; row < end; ++row) {
-      const size_t b = row / g.output_height;
-      const size_t oy = row % g.output_height;
+      const size_t b = row / g.out_h;
+      const size_t oy = row % g.out_h;
       const int8_t* image = source + b * p.input_height * p.input_width * channels;
       for (size_t ky = 0; ky < kh; ++ky) {
         const auto iy = static_cast<int64_t>(oy * p.stride_height + ky * p.dilation_height) -
@@ -517,8 +501,8 @@ void Qs8Depthwise(const Qs8PackedConv& conv, const int8_t* input, int8_t* output
                           : zero_row;
         }
       }
-      kernel(g.output_width, channels, taps, indirection.data(), advance, packed,
-             output + row * g.output_width * channels, channels, out_params);
+      kernel(g.out_w, channels, taps, indirection.data(), advance, packed,
+             output + row * g.out_w * channels, channels, out_params);
     }
   });
 }
@@ -545,16 +529,16 @@ namespace {
 
 // Rows [first, first + count) of the im2col matrix (row = output pixel, columns in OHWI's
 // (ky, kx, i) order) into `a`, row stride k.
-void Im2ColRows(const Qs8ConvParams& p, const Qs8ConvGeometry& g, const int8_t* input,
+void Im2ColRows(const Qs8ConvParams& p, const Conv2dGeometry& g, const int8_t* input,
                 size_t first, size_t count, int8_t* a, size_t k) {
   const size_t c = p.input_channels;
   const auto zp = static_cast<int8_t>(p.input_zero_point);
   const size_t row_run = p.kernel_width * c;  // one kernel row when dilation_w == 1
   for (size_t r = 0; r < count; ++r) {
     const size_t pixel = first + r;
-    const size_t ox = pixel % g.output_width;
-    const size_t oy = (pixel / g.output_width) % g.output_height;
-    const size_t b = pixel / (g.output_width * g.output_height);
+    const size_t ox = pixel % g.out_w;
+    const size_t oy = (pixel / g.out_w) % g.out_h;
+    const size_t b = pixel / (g.out_w * g.out_h);
     const int8_t* image = input + b * p.input_height * p.input_width * c;
     int8_t* dst = a + r * k;
     const auto x0 = static_cast<int64_t>(ox * p.stride_width) - static_cast<int64_t>(g.pad_left);
@@ -597,11 +581,11 @@ void Qs8Conv2D(const Qs8PackedConv& conv, const int8_t* input, int8_t* output, T
     throw std::invalid_argument("Qs8Conv2D needs weights packed by PackQs8Conv2D");
   }
   const Qs8ConvParams& p = conv.params;
-  const Qs8ConvGeometry& g = conv.geometry;
+  const Conv2dGeometry& g = conv.geometry;
   const size_t n = p.output_channels;
   const size_t c = p.input_channels;
   const size_t k = p.kernel_height * p.kernel_width * c;
-  const size_t pixels = p.batch * g.output_height * g.output_width;
+  const size_t pixels = p.batch * g.out_h * g.out_w;
   if (pixels == 0) return;
 
   if (p.kernel_height == 1 && p.kernel_width == 1) {
@@ -611,14 +595,14 @@ void Qs8Conv2D(const Qs8PackedConv& conv, const int8_t* input, int8_t* output, T
       Qs8Gemm(*conv.gemm, pixels, input, c, output, n, p.requant, pool);
       return;
     }
-    const size_t rows = p.batch * g.output_height;
-    RunParallel(pool, rows, GrainFor(g.output_width * k * n), [&](size_t begin, size_t end) {
+    const size_t rows = p.batch * g.out_h;
+    RunParallel(pool, rows, GrainFor(g.out_w * k * n), [&](size_t begin, size_t end) {
       for (size_t row = begin; row < end; ++row) {
-        const size_t b = row / g.output_height;
-        const size_t iy = (row % g.output_height) * p.stride_height;
+        const size_t b = row / g.out_h;
+        const size_t iy = (row % g.out_h) * p.stride_height;
         const int8_t* a = input + ((b * p.input_height + iy) * p.input_width) * c;
-        Qs8Gemm(*conv.gemm, g.output_width, a, p.stride_width * c,
-                output + row * g.output_width * n, n, p.requant, nullptr);
+        Qs8Gemm(*conv.gemm, g.out_w, a, p.stride_width * c,
+                output + row * g.out_w * n, n, p.requant, nullptr);
       }
     });
     return;

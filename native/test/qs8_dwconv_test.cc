@@ -90,10 +90,10 @@ TEST_CASE("output size and padding follow TFLite's ComputePaddingHeightWidth") {
       {8, 7, 1, 1, Padding::kSame, 8, 3}};
   for (const G& c : cases) {
     Qs8ConvParams p = Params(c.in, c.in, 1, c.k, c.k, c.stride, c.dilation, c.padding, 1);
-    const Qs8ConvGeometry g = ComputeQs8ConvGeometry(p);
-    CHECK_MSG(g.output_height == c.out && g.output_width == c.out,
+    const Conv2dGeometry g = ComputeQs8ConvGeometry(p);
+    CHECK_MSG(g.out_h == c.out && g.out_w == c.out,
               "in=%zu k=%zu s=%zu d=%zu %s: out %zu want %zu", c.in, c.k, c.stride, c.dilation,
-              PaddingName(c.padding), g.output_height, c.out);
+              PaddingName(c.padding), g.out_h, c.out);
     CHECK_MSG(g.pad_top == c.pad && g.pad_left == c.pad, "in=%zu k=%zu s=%zu: pad %zu want %zu",
               c.in, c.k, c.stride, g.pad_top, c.pad);
   }
@@ -446,6 +446,31 @@ TEST_CASE("asymmetric strides and dilations, depth multipliers 3 and 4") {
             }
           }
         }
+      }
+    }
+  }
+}
+
+// Every channel-tail width of the 16- and 32-channel kernels (including layers narrower than
+// one group, such as VWW MobileNet's 8-channel first depthwise), on the 3x3 stride-1 sliding
+// kernel, the 3x3 strided one and the any-taps one; the guard byte catches writes past the end.
+TEST_CASE("every channel count from 1 to 33 (all tail widths)") {
+  PathGuard guard;
+  std::mt19937 rng(8);
+  const std::vector<Path> paths = TestablePaths();
+  for (size_t channels = 1; channels <= 33; ++channels) {
+    for (size_t variant = 0; variant < 3; ++variant) {
+      const size_t k = variant == 2 ? 5 : 3;
+      const size_t stride = variant == 1 ? 2 : 1;
+      Qs8ConvParams p = Params(6 + channels % 3, 9, channels, k, k, stride, 1, Padding::kSame, 1);
+      p.input_zero_point = channels % 2 ? -128 : 127;
+      p.requant = RandomRequant(channels, true,
+                                channels % 4 < 2 ? RequantMode::kFp32 : RequantMode::kFixedPoint,
+                                rng);
+      const ConvCase c = MakeCase(p, rng);
+      for (Path path : paths) {
+        CHECK_MSG(SameAsWant(c, RunOn(path, c, nullptr)), "%s channels=%zu k=%zu stride=%zu",
+                  PathName(path), channels, k, stride);
       }
     }
   }

@@ -61,6 +61,13 @@ t.test('the packed package installs without scripts and loads its prebuild', asy
   t.ok(caps.isa.includes(caps.selected));
   t.comment(`installed package selected ${caps.selected} from ${caps.binary}`);
 
+  const kernels = spawnSync(
+    process.execPath,
+    ['--input-type=module', '-e', "import('litequant/kernels').then(m => console.log(typeof m.packQs8Gemm, typeof m.conv2d))"],
+    { cwd: app, encoding: 'utf8' },
+  );
+  t.equal(kernels.stdout.trim(), 'function function', 'the litequant/kernels entry point resolves');
+
   const cli = spawnSync(join(app, 'node_modules', '.bin', 'litequant'), ['capabilities'], { encoding: 'utf8' });
   t.equal(cli.status, 0, cli.stderr);
   t.match(cli.stdout, /selected +\w+/);

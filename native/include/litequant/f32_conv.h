@@ -1,5 +1,5 @@
 // float32 CONV_2D and DEPTHWISE_CONV_2D with TFLite semantics: NHWC input, stride, dilation,
-// SAME/VALID padding (TFLite's rules: see ComputeConv2dGeometry), bias, fused activation clamp.
+// SAME/VALID padding (TFLite's rules: conv_geometry.h), bias, fused activation clamp.
 //
 // CONV_2D weights are OHWI; the convolution is im2col + F32Gemm (K ordered (kh, kw, ic)), or the
 // GEMM directly on the input for 1x1 filters with stride 1. Padding taps contribute 0 * w, which
@@ -23,34 +23,13 @@
 #include <cstdint>
 #include <memory>
 
+#include "litequant/conv_geometry.h"
 #include "litequant/isa.h"
 
 namespace litequant {
 
 class ThreadPool;
 class F32PackedWeights;
-
-// Token-identical to the definition in qs8_conv.h (one definition across translation units);
-// the two headers cannot be included together until it moves to one shared header.
-enum class Padding : uint8_t { kValid = 0, kSame = 1 };
-
-struct Conv2dGeometry {
-  size_t batch = 1;
-  size_t in_h = 1, in_w = 1, in_c = 1;
-  size_t k_h = 1, k_w = 1;
-  size_t stride_h = 1, stride_w = 1;
-  size_t dilation_h = 1, dilation_w = 1;
-  // Outputs of ComputeConv2dGeometry (or set by hand for explicit padding).
-  size_t pad_top = 0, pad_left = 0;
-  size_t out_h = 0, out_w = 0;
-};
-
-// TFLite's ComputeOutSize / ComputePaddingWithOffset: SAME: out = ceil(in / stride);
-// VALID: out = ceil((in - dilated_filter + 1) / stride); the total padding
-// (out - 1) * stride + dilated_filter - in (at least 0) is split with the odd pixel at the
-// bottom/right. Returns false (geometry unchanged) when the output would be empty or a
-// parameter is zero.
-bool ComputeConv2dGeometry(Padding padding, Conv2dGeometry* g);
 
 // CONV_2D. `w` is the OHWI filter packed with PackF32Gemm(filter, out_c, k_h*k_w*in_c, bias).
 // input [batch, in_h, in_w, in_c], output [batch, out_h, out_w, out_c]. Throws

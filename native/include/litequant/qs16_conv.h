@@ -2,7 +2,7 @@
 // filter (per-channel, zero point 0), int64 bias, int16 output, requantized as qs16_gemm.h
 // says (TFLite's CONV_2D uses Qs16RequantMode::kFixedPoint with Qs16ScaleRule::kDoubleProduct).
 //
-// Geometry, stride, dilation and SAME/VALID padding as f32_conv.h (ComputeConv2dGeometry).
+// Geometry, stride, dilation and SAME/VALID padding: conv_geometry.h (ComputeConv2dGeometry).
 // Padding taps contribute nothing: TFLite's reference skips them, and since the input zero
 // point is 0 the im2col rows hold 0 there, which adds 0 * w.
 #pragma once
@@ -10,7 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "litequant/f32_conv.h"
+#include "litequant/conv_geometry.h"
 #include "litequant/qs16_gemm.h"
 
 namespace litequant {

@@ -14,10 +14,8 @@
 // Accumulation is int32 with wrap-around, the same on every path (TFLite leaves overflow
 // undefined; real models stay far below it).
 //
-// Output size and padding follow TFLite's ComputePaddingHeightWidth: SAME gives
-// ceil(in / stride) outputs and splits the total padding with the odd pixel at the bottom/right;
-// VALID gives (in + stride - dilated_kernel) / stride and no padding (an input smaller than the
-// dilated kernel is rejected).
+// Output size and padding follow TFLite's rules (conv_geometry.h); VALID with an input smaller
+// than the dilated kernel is rejected.
 //
 // Pack once (weights, bias, requantization and the activation zero point folded for the path
 // selected at that moment), then run any number of times, from any thread: the packed form is
@@ -30,14 +28,13 @@
 #include <memory>
 #include <string>
 
+#include "litequant/conv_geometry.h"
 #include "litequant/isa.h"
 #include "litequant/qs8_gemm.h"
 
 namespace litequant {
 
 class ThreadPool;
-
-enum class Padding : uint8_t { kValid = 0, kSame = 1 };
 
 struct Qs8ConvParams {
   size_t batch = 1;
@@ -60,13 +57,6 @@ struct Qs8ConvParams {
   Qs8Requant requant;
 };
 
-struct Qs8ConvGeometry {
-  size_t output_height = 0;
-  size_t output_width = 0;
-  size_t pad_top = 0;  // the bottom/right padding is whatever the output size implies
-  size_t pad_left = 0;
-};
-
 enum class ConvKind : uint8_t { kConv2D = 0, kDepthwise = 1 };
 
 // An empty string when `params` describe a valid operator of `kind`, else what is wrong
@@ -74,8 +64,9 @@ enum class ConvKind : uint8_t { kConv2D = 0, kDepthwise = 1 };
 // and no tensor exceeds 2^31 elements.
 std::string CheckQs8ConvParams(const Qs8ConvParams& params, ConvKind kind);
 
-// Output size and leading padding (params must be valid).
-Qs8ConvGeometry ComputeQs8ConvGeometry(const Qs8ConvParams& params);
+// The geometry of `params` with its output size and leading padding computed (params must be
+// valid; out_h/out_w stay 0 for a VALID kernel larger than the input).
+Conv2dGeometry ComputeQs8ConvGeometry(const Qs8ConvParams& params);
 
 // Element counts of the tensors (params must be valid).
 size_t Qs8ConvInputSize(const Qs8ConvParams& params);

@@ -96,12 +96,63 @@ inline int8x16_t Requantize16(const int32x4_t acc[4], const uint8_t* header, con
   return vcombine_s8(vqmovn_s16(lo), vqmovn_s16(hi));
 }
 
+// The first n (< 8) bytes at p as the low bytes of an integer. Fixed-size pieces compile to
+// plain loads; n is the same for every call of a kernel, so the branches predict perfectly.
+inline uint64_t LoadBytes(const int8_t* p, size_t n) {
+  uint64_t v = 0;
+  unsigned shift = 0;
+  if (n & 4) {
+    uint32_t x;
+    std::memcpy(&x, p, 4);
+    v = x;
+    p += 4;
+    shift = 32;
+  }
+  if (n & 2) {
+    uint16_t x;
+    std::memcpy(&x, p, 2);
+    v |= uint64_t{x} << shift;
+    p += 2;
+    shift += 16;
+  }
+  if (n & 1) v |= uint64_t{static_cast<uint8_t>(*p)} << shift;
+  return v;
+}
+
+inline void StoreBytes(int8_t* p, uint64_t v, size_t n) {
+  if (n & 4) {
+    const auto x = static_cast<uint32_t>(v);
+    std::memcpy(p, &x, 4);
+    p += 4;
+    v >>= 32;
+  }
+  if (n & 2) {
+    const auto x = static_cast<uint16_t>(v);
+    std::memcpy(p, &x, 2);
+    p += 2;
+    v >>= 16;
+  }
+  if (n & 1) *p = static_cast<int8_t>(v);
+}
+
+// kPartial: the first n (< 16) bytes, zero-filled, reading nothing past p + n (no copy through
+// a stack buffer, which stalls on store forwarding at every tap).
 template <bool kPartial>
 inline int8x16_t Load16(const int8_t* p, size_t n) {
   if (!kPartial) return vld1q_s8(p);
-  int8_t buffer[16] = {0};
-  std::memcpy(buffer, p, n);
-  return vld1q_s8(buffer);
+  if (n >= 8) return vcombine_s8(vld1_s8(p), vcreate_s8(LoadBytes(p + 8, n - 8)));
+  return vcombine_s8(vcreate_s8(LoadBytes(p, n)), vdup_n_s8(0));
+}
+
+// The first n (< 16) bytes of v to p, writing nothing past p + n.
+inline void StorePartial16(int8_t* p, int8x16_t v, size_t n) {
+  const uint64x2_t bits = vreinterpretq_u64_s8(v);
+  if (n >= 8) {
+    vst1_s8(p, vget_low_s8(v));
+    StoreBytes(p + 8, vgetq_lane_u64(bits, 1), n - 8);
+  } else {
+    StoreBytes(p, vgetq_lane_u64(bits, 0), n);
+  }
 }
 
 template <size_t kTaps, bool kPartial>
@@ -146,9 +197,7 @@ void DwconvNeon(size_t pixels, size_t channels, size_t taps_arg, const int8_t* c
                           vld1q_s32(bias + 12)};
       AccumulateGroup<kTaps, true>(taps, in, c, n,
                                    reinterpret_cast<const int8_t*>(g + kHeaderBytes), acc);
-      int8_t buffer[16];
-      vst1q_s8(buffer, Requantize16(acc, g, e));
-      std::memcpy(out + c, buffer, n);
+      StorePartial16(out + c, Requantize16(acc, g, e), n);
     }
   }
 }

@@ -26,9 +26,12 @@ inline void DotGroup(const int8x16_t (&av)[MR], const int8_t* w, int32x4_t (&acc
   }
 }
 
+// The K loop shared by both epilogues, on a local array that never escapes (so it stays in
+// registers whatever the epilogue does with `out`; see qs8_gemm__avx2.cc).
 template <size_t MR>
 inline void AccumulateTile(size_t kc, const int8_t* a, const int8_t* w, const int32_t* init,
-                           int32x4_t (&acc)[MR][kNv]) {
+                           int32x4_t (&out)[MR][kNv]) {
+  int32x4_t acc[MR][kNv];
   for (size_t v = 0; v < kNv; ++v) {
     const int32x4_t init_v = vld1q_s32(init + 4 * v);
     for (size_t i = 0; i < MR; ++i) acc[i][v] = init_v;
@@ -42,6 +45,9 @@ inline void AccumulateTile(size_t kc, const int8_t* a, const int8_t* w, const in
     DotGroup<MR, 3>(av, w, acc);
     a += kAKr * MR;
     w += 4 * 64;
+  }
+  for (size_t i = 0; i < MR; ++i) {
+    for (size_t v = 0; v < kNv; ++v) out[i][v] = acc[i][v];
   }
 }
 

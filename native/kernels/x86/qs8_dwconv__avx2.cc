@@ -152,11 +152,67 @@ inline __m256i Load16(const int8_t* p) {
   return _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
 
-// The first `n` (< 16) bytes at p, zero-extended to 16, without reading past p + n.
+// The first n (< 8) bytes at p as the low bytes of an integer. Fixed-size pieces compile to
+// plain loads; n is the same for every call of a kernel, so the branches predict perfectly.
+inline uint64_t LoadBytes(const int8_t* p, size_t n) {
+  uint64_t v = 0;
+  unsigned shift = 0;
+  if (n & 4) {
+    uint32_t x;
+    std::memcpy(&x, p, 4);
+    v = x;
+    p += 4;
+    shift = 32;
+  }
+  if (n & 2) {
+    uint16_t x;
+    std::memcpy(&x, p, 2);
+    v |= uint64_t{x} << shift;
+    p += 2;
+    shift += 16;
+  }
+  if (n & 1) v |= uint64_t{static_cast<uint8_t>(*p)} << shift;
+  return v;
+}
+
+inline void StoreBytes(int8_t* p, uint64_t v, size_t n) {
+  if (n & 4) {
+    const auto x = static_cast<uint32_t>(v);
+    std::memcpy(p, &x, 4);
+    p += 4;
+    v >>= 32;
+  }
+  if (n & 2) {
+    const auto x = static_cast<uint16_t>(v);
+    std::memcpy(p, &x, 2);
+    p += 2;
+    v >>= 16;
+  }
+  if (n & 1) *p = static_cast<int8_t>(v);
+}
+
+// The first `n` (< 16) bytes at p, zero-extended to 16 lanes, reading nothing past p + n.
+// (A copy through a stack buffer would stall on store forwarding at every tap: the channel
+// tail, and all of a layer with fewer than 16 channels, ran 20x slower than full groups.)
 inline __m256i LoadPartial16(const int8_t* p, size_t n) {
-  alignas(16) int8_t buffer[16] = {0};
-  std::memcpy(buffer, p, n);
-  return _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(buffer)));
+  __m128i v;
+  if (n >= 8) {
+    v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+    if (n > 8) v = _mm_insert_epi64(v, static_cast<int64_t>(LoadBytes(p + 8, n - 8)), 1);
+  } else {
+    v = _mm_cvtsi64_si128(static_cast<int64_t>(LoadBytes(p, n)));
+  }
+  return _mm256_cvtepi8_epi16(v);
+}
+
+// The first `n` (< 16) bytes of v to p, writing nothing past p + n.
+inline void StorePartial16(int8_t* p, __m128i v, size_t n) {
+  if (n >= 8) {
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(p), v);
+    StoreBytes(p + 8, static_cast<uint64_t>(_mm_extract_epi64(v, 1)), n - 8);
+  } else {
+    StoreBytes(p, static_cast<uint64_t>(_mm_cvtsi128_si64(v)), n);
+  }
 }
 
 // Accumulates all taps of one group of 16 channels starting at channel c. `kPartial` loads
@@ -217,9 +273,7 @@ void DwconvAvx2(size_t pixels, size_t channels, size_t taps_arg, const int8_t* c
       AccumulateGroup<kTaps, true>(taps, in, c, n,
                                    reinterpret_cast<const __m256i*>(g + kHeaderBytes), acc_lo,
                                    acc_hi);
-      alignas(16) int8_t buffer[16];
-      _mm_store_si128(reinterpret_cast<__m128i*>(buffer), Requantize16(acc_lo, acc_hi, g, e));
-      std::memcpy(out + c, buffer, n);
+      StorePartial16(out + c, Requantize16(acc_lo, acc_hi, g, e), n);
     }
   }
 }
@@ -235,52 +289,47 @@ void qs8_dwconv_16c__avx2(size_t pixels, size_t channels, size_t taps,
 // 3x3, stride 1: pixel p's taps are columns p..p+2 of the indirection (3 pointers each), so
 // column j is widened once and feeds output j (kx 0), j - 1 (kx 1) and j - 2 (kx 2, after which
 // that output is complete). Accumulators of outputs past the end are computed and dropped.
-void Dwconv3x3SlidingAvx2(size_t pixels, size_t channels, const int8_t* const* input,
-                          const void* packed, int8_t* output, size_t output_stride,
-                          const Epilogue& e) {
-  const size_t groups = channels / kTile;  // full groups; the caller does the partial one
-  const auto* base = static_cast<const uint8_t*>(packed);
-  const size_t group_bytes = GroupBytes(9);
-  const size_t all_groups = (channels + kTile - 1) / kTile;
+// One group of 16 channels at c; `kPartial` loads and stores only its first n channels.
+template <bool kPartial>
+void Dwconv3x3SlidingGroupAvx2(size_t pixels, const int8_t* const* input, size_t c, size_t n,
+                               const uint8_t* header, const __m256i* w, int8_t* output,
+                               size_t output_stride, const Epilogue& e) {
+  const auto load = [&](const int8_t* p) { return kPartial ? LoadPartial16(p, n) : Load16(p); };
   const __m256i zero = _mm256_setzero_si256();
-  for (size_t gi = 0; gi < groups; ++gi) {
-    const size_t c = gi * kTile;
-    const uint8_t* header = base + gi * group_bytes;
-    const auto* w = reinterpret_cast<const __m256i*>(base + all_groups * group_bytes +
-                                                     gi * kColumnBytes);
-    const __m256i bias_lo = _mm256_load_si256(reinterpret_cast<const __m256i*>(header));
-    const __m256i bias_hi = _mm256_load_si256(reinterpret_cast<const __m256i*>(header) + 1);
-    // a: the output two columns back (has kx 0 and 1), b: one column back (has kx 0).
-    __m256i a_lo = bias_lo, a_hi = bias_hi, b_lo = bias_lo, b_hi = bias_hi;
-    const size_t columns = pixels + 2;
-    for (size_t j = 0; j < columns; ++j) {
-      const int8_t* const* col = input + 3 * j;
-      const __m256i r0 = Load16(col[0] + c);
-      const __m256i r1 = Load16(col[1] + c);
-      const __m256i r2 = Load16(col[2] + c);
-      const __m256i p01_lo = _mm256_unpacklo_epi16(r0, r1);
-      const __m256i p01_hi = _mm256_unpackhi_epi16(r0, r1);
-      const __m256i p2_lo = _mm256_unpacklo_epi16(r2, zero);
-      const __m256i p2_hi = _mm256_unpackhi_epi16(r2, zero);
-      // acc + this column's three rows times kx's weights (kw: pairs low, high; rows 2 low, high).
-      const auto add = [&](__m256i acc, const __m256i* kw, bool high) {
-        const __m256i s01 =
-            _mm256_madd_epi16(high ? p01_hi : p01_lo, _mm256_load_si256(kw + (high ? 1 : 0)));
-        const __m256i s2 =
-            _mm256_madd_epi16(high ? p2_hi : p2_lo, _mm256_load_si256(kw + (high ? 3 : 2)));
-        return _mm256_add_epi32(acc, _mm256_add_epi32(s01, s2));
-      };
-      if (j >= 2) {  // output j - 2 gets kx 2 and is complete
-        const __m256i done_lo = add(a_lo, w + 8, false);
-        const __m256i done_hi = add(a_hi, w + 8, true);
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(output + (j - 2) * output_stride + c),
-                         Requantize16(done_lo, done_hi, header, e));
-      }
-      a_lo = add(b_lo, w + 4, false);  // output j - 1 gets kx 1
-      a_hi = add(b_hi, w + 4, true);
-      b_lo = add(bias_lo, w, false);  // output j starts with kx 0
-      b_hi = add(bias_hi, w, true);
+  const __m256i bias_lo = _mm256_load_si256(reinterpret_cast<const __m256i*>(header));
+  const __m256i bias_hi = _mm256_load_si256(reinterpret_cast<const __m256i*>(header) + 1);
+  // a: the output two columns back (has kx 0 and 1), b: one column back (has kx 0).
+  __m256i a_lo = bias_lo, a_hi = bias_hi, b_lo = bias_lo, b_hi = bias_hi;
+  const size_t columns = pixels + 2;
+  for (size_t j = 0; j < columns; ++j) {
+    const int8_t* const* col = input + 3 * j;
+    const __m256i r0 = load(col[0] + c);
+    const __m256i r1 = load(col[1] + c);
+    const __m256i r2 = load(col[2] + c);
+    const __m256i p01_lo = _mm256_unpacklo_epi16(r0, r1);
+    const __m256i p01_hi = _mm256_unpackhi_epi16(r0, r1);
+    const __m256i p2_lo = _mm256_unpacklo_epi16(r2, zero);
+    const __m256i p2_hi = _mm256_unpackhi_epi16(r2, zero);
+    // acc + this column's three rows times kx's weights (kw: pairs low, high; rows 2 low, high).
+    const auto add = [&](__m256i acc, const __m256i* kw, bool high) {
+      const __m256i s01 =
+          _mm256_madd_epi16(high ? p01_hi : p01_lo, _mm256_load_si256(kw + (high ? 1 : 0)));
+      const __m256i s2 =
+          _mm256_madd_epi16(high ? p2_hi : p2_lo, _mm256_load_si256(kw + (high ? 3 : 2)));
+      return _mm256_add_epi32(acc, _mm256_add_epi32(s01, s2));
+    };
+    if (j >= 2) {  // output j - 2 gets kx 2 and is complete
+      const __m256i done_lo = add(a_lo, w + 8, false);
+      const __m256i done_hi = add(a_hi, w + 8, true);
+      int8_t* out = output + (j - 2) * output_stride + c;
+      const __m128i y = Requantize16(done_lo, done_hi, header, e);
+      if (kPartial) StorePartial16(out, y, n);
+      else _mm_storeu_si128(reinterpret_cast<__m128i*>(out), y);
     }
+    a_lo = add(b_lo, w + 4, false);  // output j - 1 gets kx 1
+    a_hi = add(b_hi, w + 4, true);
+    b_lo = add(bias_lo, w, false);  // output j starts with kx 0
+    b_hi = add(bias_hi, w, true);
   }
 }
 
@@ -288,28 +337,26 @@ void qs8_dwconv_9p16c__avx2(size_t pixels, size_t channels, size_t taps,
                             const int8_t* const* input, size_t input_advance, const void* packed,
                             int8_t* output, size_t output_stride,
                             const Qs8DwconvOutputParams& params) {
-  if (input_advance != 3 || channels < kTile) {
+  if (input_advance != 3) {
     DwconvAvx2<9>(pixels, channels, taps, input, input_advance, packed, output, output_stride,
                   params);
     return;
   }
   const Epilogue e(params);
-  Dwconv3x3SlidingAvx2(pixels, channels, input, packed, output, output_stride, e);
-  const size_t full = channels / kTile * kTile;
-  if (full == channels) return;
-  // The partial group, pixel by pixel.
-  const auto* g = static_cast<const uint8_t*>(packed) + full / kTile * GroupBytes(9);
-  const size_t n = channels - full;
-  for (size_t px = 0; px < pixels; ++px) {
-    const int8_t* const* in = input + px * input_advance;
-    const auto* h = reinterpret_cast<const __m256i*>(g);
-    __m256i acc_lo = _mm256_load_si256(h);
-    __m256i acc_hi = _mm256_load_si256(h + 1);
-    AccumulateGroup<9, true>(9, in, full, n, reinterpret_cast<const __m256i*>(g + kHeaderBytes),
-                             acc_lo, acc_hi);
-    alignas(16) int8_t buffer[16];
-    _mm_store_si128(reinterpret_cast<__m128i*>(buffer), Requantize16(acc_lo, acc_hi, g, e));
-    std::memcpy(output + px * output_stride + full, buffer, n);
+  const auto* base = static_cast<const uint8_t*>(packed);
+  const size_t groups = (channels + kTile - 1) / kTile;
+  for (size_t gi = 0; gi < groups; ++gi) {
+    const size_t c = gi * kTile;
+    const uint8_t* header = base + gi * GroupBytes(9);
+    const auto* w =
+        reinterpret_cast<const __m256i*>(base + groups * GroupBytes(9) + gi * kColumnBytes);
+    if (channels - c >= kTile) {
+      Dwconv3x3SlidingGroupAvx2<false>(pixels, input, c, kTile, header, w, output, output_stride,
+                                       e);
+    } else {
+      Dwconv3x3SlidingGroupAvx2<true>(pixels, input, c, channels - c, header, w, output,
+                                      output_stride, e);
+    }
   }
 }
 

@@ -23,9 +23,10 @@ constexpr size_t kGroups = kNr / kGroupColumns;
 
 template <size_t MR>
 inline void AccumulateTile(size_t kc, const uint8_t* a, const int8_t* w, const int32_t* init,
-                           __m512i (&acc)[MR][2]) {
+                           __m512i (&out)[MR][2]) {
   const __m512i init0 = _mm512_loadu_si512(init);
   const __m512i init1 = _mm512_loadu_si512(init + 16);
+  __m512i acc[MR][2];  // local and never escaping: register-resident (see the avx2 kernel)
 #pragma GCC unroll 8
   for (size_t i = 0; i < MR; ++i) {
     acc[i][0] = init0;
@@ -44,6 +45,11 @@ inline void AccumulateTile(size_t kc, const uint8_t* a, const int8_t* w, const i
       acc[i][1] = _mm512_dpbusd_epi32(acc[i][1], ai, w1);
     }
     a += 4 * MR;
+  }
+#pragma GCC unroll 8
+  for (size_t i = 0; i < MR; ++i) {
+    out[i][0] = acc[i][0];
+    out[i][1] = acc[i][1];
   }
 }
 

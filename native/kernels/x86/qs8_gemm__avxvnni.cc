@@ -24,9 +24,10 @@ static_assert(kNr == kGroupColumns, "one epilogue group per tile");
 
 template <size_t MR>
 inline void AccumulateTile(size_t kc, const uint8_t* a, const int8_t* w, const int32_t* init,
-                           __m256i (&acc)[MR][2]) {
+                           __m256i (&out)[MR][2]) {
   const __m256i init0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(init));
   const __m256i init1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(init + 8));
+  __m256i acc[MR][2];  // local and never escaping: register-resident (see the avx2 kernel)
 #pragma GCC unroll 8
   for (size_t i = 0; i < MR; ++i) {
     acc[i][0] = init0;
@@ -45,6 +46,11 @@ inline void AccumulateTile(size_t kc, const uint8_t* a, const int8_t* w, const i
       acc[i][1] = _mm256_dpbusd_avx_epi32(acc[i][1], ai, w1);
     }
     a += 4 * MR;
+  }
+#pragma GCC unroll 8
+  for (size_t i = 0; i < MR; ++i) {
+    out[i][0] = acc[i][0];
+    out[i][1] = acc[i][1];
   }
 }
 

@@ -147,6 +147,7 @@ inline void RequantizeGroup(const __m256i (&acc)[MR][2], const Qs8GemmEpilogue& 
 
 template <size_t MR>
 inline void StoreAccGroup(const __m256i (&acc)[MR][2], int32_t* out, size_t ldout, size_t nc) {
+#pragma GCC unroll 8
   for (size_t i = 0; i < MR; ++i) StoreInt32Group(out + i * ldout, nc, acc[i][0], acc[i][1]);
 }
 
