@@ -53,3 +53,7 @@ export { capabilities, selectIsa } from './native/index.js';
 export type { Capabilities, CpuFeatureFlags, IsaPath } from './native/index.js';
 export { quantizeTensor, dequantizeTensor } from './native/quantize.js';
 export type { AffineParams, Int8Range } from './native/quantize.js';
+
+// The runtime (in progress: see lib/runtime/NOTES.md for the ops it runs so far).
+export { loadModel, Session } from './runtime/session.js';
+export type { LoadModelOptions, SessionStep, SessionDtype, SessionTensorInfo, TensorData } from './runtime/session.js';

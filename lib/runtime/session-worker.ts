@@ -1,0 +1,59 @@
+// The worker side of a Session: compiles the plan inside a worker_threads Worker (weights are
+// packed there, buffers live there) and runs it on request, so the main thread stays free.
+//
+// Protocol (session.ts is the other side):
+//   workerData      { model: Uint8Array | Graph, threads }
+//   worker -> main  { type: 'ready', inputs, outputs, steps } | { type: 'error', error }
+//   main -> worker  { id, inputs: TypedArray[] }         (buffers transferred)
+//   worker -> main  { id, outputs: TypedArray[] } | { id, error }   (buffers transferred)
+// Errors travel as { name, code, message } and are rebuilt into the same class by session.ts.
+import { parentPort, workerData } from 'node:worker_threads';
+
+import type { Graph } from '../ir/graph.js';
+import { readModel } from '../tflite/read.js';
+import { compilePlan, type Plan, type TensorData } from './plan.js';
+import { describeTensor } from './session-info.js';
+
+export interface SerializedError {
+  readonly name: string;
+  readonly code: string | undefined;
+  readonly message: string;
+}
+
+function serialize(error: unknown): SerializedError {
+  if (error instanceof Error) {
+    return { name: error.name, code: (error as { code?: string }).code, message: error.message };
+  }
+  return { name: 'Error', code: undefined, message: String(error) };
+}
+
+const port = parentPort;
+if (port === null) throw new Error('session-worker.ts must run in a worker_threads Worker');
+const data = workerData as { model: Uint8Array | Graph; threads: number };
+
+let plan: Plan | undefined;
+try {
+  const graph = data.model instanceof Uint8Array ? readModel(data.model) : data.model;
+  plan = compilePlan(graph, { threads: data.threads });
+  port.postMessage({
+    type: 'ready',
+    inputs: plan.inputs.map(describeTensor),
+    outputs: plan.outputs.map(describeTensor),
+    steps: plan.steps.map(({ index, op, impl }) => ({ index, op, impl })),
+  });
+} catch (error) {
+  port.postMessage({ type: 'error', error: serialize(error) });
+}
+
+port.on('message', (message: { id: number; inputs: TensorData[] }) => {
+  const { id, inputs } = message;
+  try {
+    if (plan === undefined) throw new Error('the model did not load');
+    plan.inputs.forEach((t, i) => (t.data as Float32Array).set(inputs[i] as Float32Array));
+    for (const step of plan.steps) step.run();
+    const outputs = plan.outputs.map((t) => t.data.slice() as TensorData);
+    port.postMessage({ id, outputs }, outputs.map((o) => o.buffer as ArrayBuffer));
+  } catch (error) {
+    port.postMessage({ id, error: serialize(error) });
+  }
+});
