@@ -40,6 +40,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_common.h"
 #include "litequant/f32_conv.h"
 #include "litequant/hybrid.h"
 #include "litequant/isa.h"
@@ -82,57 +83,18 @@ struct Options {
   std::exit(code);
 }
 
-bool ParseGemmShape(const std::string& spec, GemmShape* out) {
-  unsigned long m = 0, k = 0, n = 0;
-  char tail = 0;
-  if (std::sscanf(spec.c_str(), "%lux%lux%lu%c", &m, &k, &n, &tail) != 3 || m == 0 || k == 0 ||
-      n == 0) {
-    return false;
-  }
-  *out = {m, k, n};
-  return true;
-}
-
-std::string Upper(std::string s) {
-  for (char& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-  return s;
-}
+using litequant_bench::ParseGemmShape;
 
 // The key=value format of qs8_conv_bench (keys case-insensitive); DM=1 is accepted so that the
 // same SPEC works for every bench.
 ConvShape ParseConvShape(const std::string& spec) {
-  std::string kind, padding = "SAME";
-  long oc = -1, kh = -1, kw = -1, sh = -1, sw = -1, dh = -1, dw = -1;
-  long k = 3, stride = 1, dilation = 1, dm = 1, n = 1, h = -1, w = -1, c = -1;
-  size_t start = 0;
-  while (start <= spec.size()) {
-    const size_t end = std::min(spec.find(',', start), spec.size());
-    const std::string item = spec.substr(start, end - start);
-    start = end + 1;
-    if (item.empty()) continue;
-    const size_t eq = item.find('=');
-    if (eq == std::string::npos) Usage("--shape item without '=': " + item);
-    const std::string key = Upper(item.substr(0, eq));
-    const std::string value = item.substr(eq + 1);
-    if (key == "KIND") {
-      kind = value;
-      continue;
-    }
-    if (key == "PADDING" || key == "PAD") {
-      padding = Upper(value);
-      continue;
-    }
-    char* tail = nullptr;
-    const long v = std::strtol(value.c_str(), &tail, 10);
-    if (value.empty() || *tail != '\0' || v < 1) Usage("--shape needs a positive integer: " + item);
-    long* slot = key == "N" ? &n : key == "H" ? &h : key == "W" ? &w : key == "C" ? &c
-               : key == "OC" ? &oc : key == "K" ? &k : key == "KH" ? &kh : key == "KW" ? &kw
-               : key == "S" ? &stride : key == "SH" ? &sh : key == "SW" ? &sw
-               : key == "D" ? &dilation : key == "DH" ? &dh : key == "DW" ? &dw
-               : key == "DM" ? &dm : nullptr;
-    if (slot == nullptr) Usage("--shape has an unknown key: " + key);
-    *slot = v;
-  }
+  const litequant_bench::ConvSpecFields f =
+      litequant_bench::ParseConvSpecFields(spec, [](const std::string& why) { Usage(why); });
+  const std::string& kind = f.kind;
+  const std::string& padding = f.padding;
+  const long oc = f.oc, kh = f.kh, kw = f.kw, sh = f.sh, sw = f.sw, dh = f.dh, dw = f.dw;
+  const long k = f.k, stride = f.stride, dilation = f.dilation, dm = f.dm, n = f.n, h = f.h,
+             w = f.w, c = f.c;
   if (kind == "dwconv") Usage("--shape kind=dwconv: litequant has no hybrid depthwise kernel");
   if (kind != "conv") Usage("--shape needs MxKxN or kind=conv");
   if (dm != 1) Usage("--shape kind=conv takes no depth multiplier");

@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_common.h"
 #include "litequant/isa.h"
 #include "litequant/qs8_conv.h"
 #include "litequant/thread_pool.h"
@@ -61,41 +62,13 @@ Shape Make(ConvKind kind, size_t hw, size_t c, size_t oc, size_t k) {
 
 Shape ParseShape(const std::string& spec) {
   Shape s;
-  std::string kind;
-  long oc = -1, kh = -1, kw = -1, sh = -1, sw = -1, dh = -1, dw = -1;
-  long k = 3, stride = 1, dilation = 1, dm = 1, n = 1, h = -1, w = -1, c = -1;
-  std::string padding = "SAME";
-  size_t start = 0;
-  while (start <= spec.size()) {
-    const size_t end = std::min(spec.find(',', start), spec.size());
-    const std::string item = spec.substr(start, end - start);
-    start = end + 1;
-    if (item.empty()) continue;
-    const size_t eq = item.find('=');
-    if (eq == std::string::npos) Usage("--shape item without '=': " + item);
-    std::string key = item.substr(0, eq);
-    const std::string value = item.substr(eq + 1);
-    for (char& ch : key) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-    if (key == "KIND") {
-      kind = value;
-      continue;
-    }
-    if (key == "PADDING" || key == "PAD") {
-      padding = value;
-      for (char& ch : padding) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-      continue;
-    }
-    char* tail = nullptr;
-    const long v = std::strtol(value.c_str(), &tail, 10);
-    if (value.empty() || *tail != '\0' || v < 1) Usage("--shape needs a positive integer: " + item);
-    long* slot = key == "N" ? &n : key == "H" ? &h : key == "W" ? &w : key == "C" ? &c
-               : key == "OC" ? &oc : key == "K" ? &k : key == "KH" ? &kh : key == "KW" ? &kw
-               : key == "S" ? &stride : key == "SH" ? &sh : key == "SW" ? &sw
-               : key == "D" ? &dilation : key == "DH" ? &dh : key == "DW" ? &dw
-               : key == "DM" ? &dm : nullptr;
-    if (slot == nullptr) Usage("--shape has an unknown key: " + key);
-    *slot = v;
-  }
+  const litequant_bench::ConvSpecFields f =
+      litequant_bench::ParseConvSpecFields(spec, [](const std::string& why) { Usage(why); });
+  const std::string& kind = f.kind;
+  const std::string& padding = f.padding;
+  const long oc = f.oc, kh = f.kh, kw = f.kw, sh = f.sh, sw = f.sw, dh = f.dh, dw = f.dw;
+  const long k = f.k, stride = f.stride, dilation = f.dilation, dm = f.dm, n = f.n, h = f.h,
+             w = f.w, c = f.c;
   if (kind == "conv") s.kind = ConvKind::kConv2D;
   else if (kind == "dwconv") s.kind = ConvKind::kDepthwise;
   else Usage("--shape needs kind=conv or kind=dwconv");
@@ -120,10 +93,7 @@ Shape ParseShape(const std::string& spec) {
   return s;
 }
 
-double Now() {
-  using Clock = std::chrono::steady_clock;
-  return std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
-}
+using litequant_bench::Now;
 
 }  // namespace
 

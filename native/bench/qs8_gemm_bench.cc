@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_common.h"
 #include "litequant/isa.h"
 #include "litequant/qs8_gemm.h"
 #include "litequant/thread_pool.h"
@@ -49,16 +50,8 @@ bool ParseShape(const char* s, Shape* out) {
   return true;
 }
 
-double CpuNow() {
-  timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
-
-double Now() {
-  using Clock = std::chrono::steady_clock;
-  return std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
-}
+using litequant_bench::CpuNow;
+using litequant_bench::Now;
 
 }  // namespace
 
