@@ -10,6 +10,8 @@ import {
   type ConvPadding,
   type FusedActivation,
   checkActivation,
+  checkConv2dShapes,
+  checkPadding,
   checkPair,
   checkScales,
   checkShape,
@@ -185,45 +187,16 @@ export function hybridConv2d(
   if (!(input instanceof Float32Array)) throw expected('a Float32Array', 'input', input);
   if (!(filter instanceof Int8Array)) throw expected('an Int8Array', 'filter', filter);
   checkOptions(options);
-  const [batch, height, width, channels] = checkShape(options.inputShape, 'inputShape', 4) as [
-    number,
-    number,
-    number,
-    number,
-  ];
-  const [outC, kh, kw, filterC] = checkShape(options.filterShape, 'filterShape', 4) as [
-    number,
-    number,
-    number,
-    number,
-  ];
-  if (filterC !== channels) {
-    throw new InvalidArgumentError(
-      `Expected filterShape[3] (${filterC}) to equal the input channels inputShape[3] (${channels})`,
-    );
-  }
-  if (height < 1 || width < 1 || channels < 1 || outC < 1 || kh < 1 || kw < 1) {
-    throw expected('non-zero spatial, channel and filter dimensions', 'inputShape/filterShape', [
-      ...options.inputShape,
-      ...options.filterShape,
-    ]);
-  }
-  if (input.length !== batch * height * width * channels) {
-    throw new InvalidArgumentError(
-      `Expected ${batch * height * width * channels} input values for inputShape [${options.inputShape.join(', ')}] but received ${input.length}`,
-    );
-  }
-  if (filter.length !== outC * kh * kw * channels) {
-    throw new InvalidArgumentError(
-      `Expected ${outC * kh * kw * channels} filter values for filterShape [${options.filterShape.join(', ')}] but received ${filter.length}`,
-    );
-  }
-  if (options.padding !== 'same' && options.padding !== 'valid') {
-    throw expected("'same' or 'valid'", 'padding', options.padding);
-  }
+  const { batch, height, width, channels, outC, kh, kw } = checkConv2dShapes(
+    options.inputShape,
+    options.filterShape,
+    input.length,
+    filter.length,
+  );
+  const padding = checkPadding(options.padding);
   const stride = checkPair(options.stride, 'stride', [1, 1]);
   const dilation = checkPair(options.dilation, 'dilation', [1, 1]);
-  const geometry = conv2dGeometry(options.padding, [height, width], [kh, kw], stride, dilation);
+  const geometry = conv2dGeometry(padding, [height, width], [kh, kw], stride, dilation);
   const checkedBias = checkBias(bias, outC);
   const weightScales = checkScales(options.weightScale, 'weightScale', outC);
   const [activationMin, activationMax] = floatActivationRange(checkActivation(options.activation));
@@ -242,7 +215,7 @@ export function hybridConv2d(
       strideWidth: stride[1],
       dilationHeight: dilation[0],
       dilationWidth: dilation[1],
-      padding: options.padding,
+      padding,
       activationMin,
       activationMax,
       threads,

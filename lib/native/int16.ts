@@ -8,6 +8,7 @@ import {
   type ConvPadding,
   type FusedActivation,
   checkActivation,
+  checkConv2dShapes,
   checkPadding,
   checkPair,
   checkScale,
@@ -196,39 +197,12 @@ export function int16Conv2d(
   if (!(input instanceof Int16Array)) throw expected('an Int16Array', 'input', input);
   if (!(filter instanceof Int8Array)) throw expected('an Int8Array', 'filter', filter);
   checkOptions(options);
-  const [batch, height, width, channels] = checkShape(options.inputShape, 'inputShape', 4) as [
-    number,
-    number,
-    number,
-    number,
-  ];
-  const [outC, kh, kw, filterC] = checkShape(options.filterShape, 'filterShape', 4) as [
-    number,
-    number,
-    number,
-    number,
-  ];
-  if (filterC !== channels) {
-    throw new InvalidArgumentError(
-      `Expected filterShape[3] (${filterC}) to equal the input channels inputShape[3] (${channels})`,
-    );
-  }
-  if (height < 1 || width < 1 || channels < 1 || outC < 1 || kh < 1 || kw < 1) {
-    throw expected('non-zero spatial, channel and filter dimensions', 'inputShape/filterShape', [
-      ...options.inputShape,
-      ...options.filterShape,
-    ]);
-  }
-  if (input.length !== batch * height * width * channels) {
-    throw new InvalidArgumentError(
-      `Expected ${batch * height * width * channels} input values for inputShape [${options.inputShape.join(', ')}] but received ${input.length}`,
-    );
-  }
-  if (filter.length !== outC * kh * kw * channels) {
-    throw new InvalidArgumentError(
-      `Expected ${outC * kh * kw * channels} filter values for filterShape [${options.filterShape.join(', ')}] but received ${filter.length}`,
-    );
-  }
+  const { batch, height, width, channels, outC, kh, kw } = checkConv2dShapes(
+    options.inputShape,
+    options.filterShape,
+    input.length,
+    filter.length,
+  );
   const window = checkWindow(options, height, width, kh, kw);
   const { geometry } = window;
   const checkedBias = checkBias(bias, outC);

@@ -184,3 +184,49 @@ export function checkThreads(value: unknown): number {
   }
   return value as number;
 }
+
+export interface Conv2dShapes {
+  readonly batch: number;
+  readonly height: number;
+  readonly width: number;
+  readonly channels: number;
+  readonly outC: number;
+  readonly kh: number;
+  readonly kw: number;
+}
+
+/**
+ * Checks an NHWC input shape and an OHWI filter shape against each other and against the
+ * lengths of the data given for them.
+ */
+export function checkConv2dShapes(
+  inputShape: unknown,
+  filterShape: unknown,
+  inputLength: number,
+  filterLength: number,
+): Conv2dShapes {
+  const [batch, height, width, channels] = checkShape(inputShape, 'inputShape', 4) as [number, number, number, number];
+  const [outC, kh, kw, filterC] = checkShape(filterShape, 'filterShape', 4) as [number, number, number, number];
+  if (filterC !== channels) {
+    throw new InvalidArgumentError(
+      `Expected filterShape[3] (${filterC}) to equal the input channels inputShape[3] (${channels})`,
+    );
+  }
+  if (height < 1 || width < 1 || channels < 1 || outC < 1 || kh < 1 || kw < 1) {
+    throw expected('non-zero spatial, channel and filter dimensions', 'inputShape/filterShape', [
+      ...(inputShape as number[]),
+      ...(filterShape as number[]),
+    ]);
+  }
+  if (inputLength !== batch * height * width * channels) {
+    throw new InvalidArgumentError(
+      `Expected ${batch * height * width * channels} input values for inputShape [${(inputShape as number[]).join(', ')}] but received ${inputLength}`,
+    );
+  }
+  if (filterLength !== outC * kh * kw * channels) {
+    throw new InvalidArgumentError(
+      `Expected ${outC * kh * kw * channels} filter values for filterShape [${(filterShape as number[]).join(', ')}] but received ${filterLength}`,
+    );
+  }
+  return { batch, height, width, channels, outC, kh, kw };
+}
