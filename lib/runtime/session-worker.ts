@@ -4,15 +4,27 @@
 // Protocol (session.ts is the other side):
 //   workerData      { model: Uint8Array | Graph, threads }
 //   worker -> main  { type: 'ready', inputs, outputs, steps } | { type: 'error', error }
-//   main -> worker  { id, inputs: TypedArray[] }         (buffers transferred)
-//   worker -> main  { id, outputs: TypedArray[] } | { id, error }   (buffers transferred)
+//   main -> worker  { id, inputs: TypedArray[], profileRuns? }      (buffers transferred)
+//   worker -> main  { id, outputs } | { id, profile } | { id, error } (buffers transferred)
 // Errors travel as { name, code, message } and are rebuilt into the same class by session.ts.
 import { parentPort, workerData } from 'node:worker_threads';
 
 import type { Graph } from '../ir/graph.js';
 import { readModel } from '../tflite/read.js';
-import { compilePlan, type Plan, type TensorData } from './plan.js';
+import { compilePlan, runPlan, type Plan, type TensorData } from './plan.js';
+import { profilePlan, type RunProfile } from './profile.js';
 import { describeTensor } from './session-info.js';
+
+export interface WorkerRequest {
+  readonly inputs: TensorData[];
+  /** When set, time every step over this many runs instead of returning outputs. */
+  readonly profileRuns?: number;
+}
+
+export interface WorkerReply {
+  readonly outputs?: TensorData[];
+  readonly profile?: RunProfile;
+}
 
 export interface SerializedError {
   readonly name: string;
@@ -45,13 +57,15 @@ try {
   port.postMessage({ type: 'error', error: serialize(error) });
 }
 
-port.on('message', (message: { id: number; inputs: TensorData[] }) => {
-  const { id, inputs } = message;
+port.on('message', (message: WorkerRequest & { id: number }) => {
+  const { id, inputs, profileRuns } = message;
   try {
     if (plan === undefined) throw new Error('the model did not load');
-    plan.inputs.forEach((t, i) => (t.data as Float32Array).set(inputs[i] as Float32Array));
-    for (const step of plan.steps) step.run();
-    const outputs = plan.outputs.map((t) => t.data.slice() as TensorData);
+    if (profileRuns !== undefined) {
+      port.postMessage({ id, profile: profilePlan(plan, inputs, profileRuns) });
+      return;
+    }
+    const outputs = runPlan(plan, inputs);
     port.postMessage({ id, outputs }, outputs.map((o) => o.buffer as ArrayBuffer));
   } catch (error) {
     port.postMessage({ id, error: serialize(error) });

@@ -14,12 +14,14 @@ import { Worker } from 'node:worker_threads';
 import { expected, InvalidArgumentError, ModelFormatError, NativeLoadError } from '../errors.js';
 import type { Graph } from '../ir/graph.js';
 import { readModel } from '../tflite/read.js';
-import { compilePlan, type Plan, type TensorData } from './plan.js';
+import { compilePlan, runPlan, type Plan, type TensorData } from './plan.js';
+import { profilePlan, type RunProfile } from './profile.js';
 import { ARRAY_TYPES, describeTensor, type SessionTensorInfo } from './session-info.js';
-import type { SerializedError } from './session-worker.js';
+import type { SerializedError, WorkerReply, WorkerRequest } from './session-worker.js';
 
 export type { SessionDtype, SessionTensorInfo } from './session-info.js';
 export type { TensorData } from './plan.js';
+export type { RunProfile } from './profile.js';
 
 export interface LoadModelOptions {
   /** Threads per native call: 1 to 256, or 0 for one per core. Default 1. */
@@ -53,6 +55,7 @@ function rebuildError(error: SerializedError): Error {
 
 interface Backend {
   run(inputs: TensorData[]): Promise<TensorData[]>;
+  profile(inputs: TensorData[], runs: number): Promise<RunProfile>;
   close(): Promise<void>;
 }
 
@@ -62,10 +65,10 @@ class MainThreadBackend implements Backend {
     this.#plan = plan;
   }
   run(inputs: TensorData[]): Promise<TensorData[]> {
-    const plan = this.#plan;
-    plan.inputs.forEach((t, i) => (t.data as Float32Array).set(inputs[i] as Float32Array));
-    for (const step of plan.steps) step.run();
-    return Promise.resolve(plan.outputs.map((t) => t.data.slice() as TensorData));
+    return Promise.resolve(runPlan(this.#plan, inputs));
+  }
+  profile(inputs: TensorData[], runs: number): Promise<RunProfile> {
+    return Promise.resolve(profilePlan(this.#plan, inputs, runs));
   }
   close(): Promise<void> {
     return Promise.resolve();
@@ -74,19 +77,19 @@ class MainThreadBackend implements Backend {
 
 class WorkerBackend implements Backend {
   readonly #worker: Worker;
-  readonly #pending = new Map<number, { resolve: (o: TensorData[]) => void; reject: (e: Error) => void }>();
+  readonly #pending = new Map<number, { resolve: (reply: WorkerReply) => void; reject: (e: Error) => void }>();
   #nextId = 0;
   #dead: Error | null = null;
 
   constructor(worker: Worker) {
     this.#worker = worker;
-    worker.on('message', (message: { id: number; outputs?: TensorData[]; error?: SerializedError }) => {
+    worker.on('message', (message: WorkerReply & { id: number; error?: SerializedError }) => {
       const pending = this.#pending.get(message.id);
       if (pending === undefined) return;
       this.#pending.delete(message.id);
       if (this.#pending.size === 0) worker.unref();
       if (message.error !== undefined) pending.reject(rebuildError(message.error));
-      else pending.resolve(message.outputs ?? []);
+      else pending.resolve(message);
     });
     const fail = (error: Error): void => {
       this.#dead ??= error;
@@ -98,13 +101,23 @@ class WorkerBackend implements Backend {
     worker.unref();
   }
 
-  run(inputs: TensorData[]): Promise<TensorData[]> {
+  async run(inputs: TensorData[]): Promise<TensorData[]> {
+    return (await this.#request({ inputs })).outputs ?? [];
+  }
+
+  async profile(inputs: TensorData[], runs: number): Promise<RunProfile> {
+    const reply = await this.#request({ inputs, profileRuns: runs });
+    if (reply.profile === undefined) throw new Error('the worker did not return a profile');
+    return reply.profile;
+  }
+
+  #request(request: WorkerRequest): Promise<WorkerReply> {
     if (this.#dead !== null) return Promise.reject(this.#dead);
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       this.#worker.ref();
-      this.#worker.postMessage({ id, inputs }, inputs.map((x) => x.buffer as ArrayBuffer));
+      this.#worker.postMessage({ id, ...request }, request.inputs.map((x) => x.buffer as ArrayBuffer));
     });
   }
 
@@ -132,29 +145,48 @@ export class Session {
 
   /** Runs the model on one typed array per input; resolves to one new typed array per output. */
   run(inputs: readonly TensorData[]): Promise<TensorData[]> {
+    const error = this.#checkInputs(inputs);
+    if (error !== null) return Promise.reject(error);
+    // Copy now: callers may reuse their arrays as soon as run() returns, and the worker
+    // backend transfers (detaches) what it sends.
+    const copies = inputs.map((x) => x.slice() as TensorData);
+    return this.#enqueue(() => this.#backend.run(copies));
+  }
+
+  /**
+   * Runs the model `runs` times (default 10) on the same inputs, timing every step: for
+   * `litequant bench` and tuning. Steps are timed in the thread that runs them.
+   */
+  profile(inputs: readonly TensorData[], runs = 10): Promise<RunProfile> {
+    const error = this.#checkInputs(inputs) ?? (Number.isInteger(runs) && runs >= 1 ? null : expected('an integer >= 1', 'runs', runs));
+    if (error !== null) return Promise.reject(error);
+    const copies = inputs.map((x) => x.slice() as TensorData);
+    return this.#enqueue(() => this.#backend.profile(copies, runs));
+  }
+
+  #enqueue<T>(job: () => Promise<T>): Promise<T> {
+    const result = this.#queue.then(job);
+    this.#queue = result.catch(() => undefined);
+    return result;
+  }
+
+  #checkInputs(inputs: readonly TensorData[]): Error | null {
     if (!Array.isArray(inputs) || inputs.length !== this.inputs.length) {
-      return Promise.reject(expected(`an array of ${this.inputs.length} typed arrays (one per model input)`, 'inputs', inputs));
+      return expected(`an array of ${this.inputs.length} typed arrays (one per model input)`, 'inputs', inputs);
     }
     for (const [i, t] of this.inputs.entries()) {
       const value: unknown = inputs[i];
       const kind = ARRAY_TYPES[t.dtype];
       if (!(value instanceof kind)) {
-        return Promise.reject(expected(`a ${kind.name} (model input ${i} '${t.name}' is ${t.dtype})`, `inputs[${i}]`, value));
+        return expected(`a ${kind.name} (model input ${i} '${t.name}' is ${t.dtype})`, `inputs[${i}]`, value);
       }
       if (value.length !== t.length) {
-        return Promise.reject(
-          new InvalidArgumentError(
-            `Expected ${t.length} elements (shape [${t.shape.join(', ')}]) for inputs[${i}] but received ${value.length}`,
-          ),
+        return new InvalidArgumentError(
+          `Expected ${t.length} elements (shape [${t.shape.join(', ')}]) for inputs[${i}] but received ${value.length}`,
         );
       }
     }
-    // Copy now: callers may reuse their arrays as soon as run() returns, and the worker
-    // backend transfers (detaches) what it sends.
-    const copies = inputs.map((x) => x.slice() as TensorData);
-    const result = this.#queue.then(() => this.#backend.run(copies));
-    this.#queue = result.catch(() => undefined);
-    return result;
+    return null;
   }
 
   /** Ends the worker thread (if any); later runs reject. */
