@@ -5,7 +5,8 @@ export type ErrorCode =
   | 'ERR_LITEQUANT_INVALID_ARGUMENT'
   | 'ERR_LITEQUANT_NATIVE_LOAD'
   | 'ERR_LITEQUANT_ISA_UNAVAILABLE'
-  | 'ERR_LITEQUANT_MODEL_FORMAT';
+  | 'ERR_LITEQUANT_MODEL_FORMAT'
+  | 'ERR_LITEQUANT_UNSUPPORTED_OPERATOR';
 
 export class LitequantError extends Error {
   readonly code: ErrorCode;
@@ -42,6 +43,21 @@ export class IsaUnavailableError extends LitequantError {
 export class ModelFormatError extends LitequantError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_LITEQUANT_MODEL_FORMAT', message, options);
+  }
+}
+
+/**
+ * The model has an operator (or an op/dtype combination) that litequant cannot run or
+ * quantize. `op` is the builtin name, `index` its position in subgraph 0, `dtypes` the input
+ * and output types that were refused.
+ */
+export class UnsupportedOperatorError extends LitequantError {
+  readonly op: string;
+  readonly index: number;
+  constructor(op: string, index: number, message: string, options?: { cause?: unknown }) {
+    super('ERR_LITEQUANT_UNSUPPORTED_OPERATOR', message, options);
+    this.op = op;
+    this.index = index;
   }
 }
 

@@ -5,6 +5,7 @@ export {
   ModelFormatError,
   NativeLoadError,
   IsaUnavailableError,
+  UnsupportedOperatorError,
 } from './errors.js';
 export type { ErrorCode } from './errors.js';
 

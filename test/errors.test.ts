@@ -6,6 +6,7 @@ import {
   LitequantError,
   ModelFormatError,
   NativeLoadError,
+  UnsupportedOperatorError,
   describeValue,
   expected,
 } from '../lib/errors.js';
@@ -16,6 +17,7 @@ t.test('every error class carries its stable code and name', async (t) => {
     [new NativeLoadError('x'), 'ERR_LITEQUANT_NATIVE_LOAD'],
     [new IsaUnavailableError('x'), 'ERR_LITEQUANT_ISA_UNAVAILABLE'],
     [new ModelFormatError('x'), 'ERR_LITEQUANT_MODEL_FORMAT'],
+    [new UnsupportedOperatorError('GELU', 3, 'x'), 'ERR_LITEQUANT_UNSUPPORTED_OPERATOR'],
   ];
   for (const [error, code] of cases) {
     t.ok(error instanceof LitequantError);

@@ -3,14 +3,15 @@
 //
 // - The implementation of an operator is chosen by ops/index.ts from (builtin op, input and
 //   output dtypes): native kernels with weights packed here, once, or lib/runtime/reference-ops.
-// - An operator or dtype without an implementation is an InvalidArgumentError at load naming
+// - An operator or dtype without an implementation is an UnsupportedOperatorError at load naming
 //   the operator, its index and its dtypes.
-import { InvalidArgumentError, ModelFormatError } from '../errors.js';
+import { InvalidArgumentError, ModelFormatError, UnsupportedOperatorError } from '../errors.js';
 import type { Graph } from '../ir/graph.js';
 import { BuiltinOperator } from '../tflite/schema.js';
 import { copyInto, type Compiled } from './ops/context.js';
 import { OP_COMPILERS } from './ops/index.js';
-import { planTensor, typeName, type PlanTensor, type TensorData } from './tensors.js';
+import { planMemory } from './memory-plan.js';
+import { byteSize, elementCount, isConstantTensor, planTensor, runShape, typeName, viewOf, type PlanTensor, type TensorData } from './tensors.js';
 
 export type { PlanTensor, TensorData } from './tensors.js';
 
@@ -29,11 +30,17 @@ export interface Plan {
   readonly inputs: readonly PlanTensor[];
   readonly outputs: readonly PlanTensor[];
   readonly steps: readonly PlanStep[];
+  /** The batch a dynamic (-1) first dimension runs at. */
+  readonly batch: number;
+  /** Activation memory: the arena's size, and what one buffer per tensor would take. */
+  readonly memory: { readonly arenaBytes: number; readonly separateBytes: number };
 }
 
 export interface PlanOptions {
   /** Threads per native call (1..256, 0 = one per core). Default 1. */
   readonly threads?: number;
+  /** Size of a dynamic (-1) batch dimension. Default: the static shape (1 in the file). */
+  readonly batch?: number;
 }
 
 const OP_NAMES: ReadonlyMap<number, string> = new Map(
@@ -44,7 +51,7 @@ function opName(code: number): string {
   return OP_NAMES.get(code) ?? `builtin ${code}`;
 }
 
-/** Compiles subgraph 0 of the graph. Throws InvalidArgumentError for unsupported ops/dtypes. */
+/** Compiles subgraph 0 of the graph. Throws UnsupportedOperatorError for unsupported ops/dtypes. */
 export function compilePlan(graph: Graph, options: PlanOptions = {}): Plan {
   const threads = options.threads ?? 1;
   const subgraph = graph.subgraphs[0];
@@ -52,7 +59,17 @@ export function compilePlan(graph: Graph, options: PlanOptions = {}): Plan {
   const produced = new Set<number>(subgraph.inputs);
   for (const op of subgraph.operators) for (const o of op.outputs) produced.add(o);
 
-  const tensors: PlanTensor[] = subgraph.tensors.map((t, index) => planTensor(graph, t, index, produced.has(index)));
+  const batch = options.batch ?? null;
+  const shapes = subgraph.tensors.map((t) => runShape(t, batch));
+  const constant = subgraph.tensors.map((t, i) => isConstantTensor(graph, t, produced.has(i)));
+  const bytes = subgraph.tensors.map((t, i) => byteSize(t.type, shapes[i]!, `tensor ${i} (${t.name}) of subgraph 0`));
+  const memory = planMemory(subgraph, bytes, constant);
+  const arena = new ArrayBuffer(memory.arenaBytes);
+  const tensors: PlanTensor[] = subgraph.tensors.map((t, index) => {
+    const shape = shapes[index]!;
+    const storage = constant[index] === true ? null : viewOf(t.type, arena, Math.max(0, memory.offsets[index]!), elementCount(shape), `tensor ${index}`);
+    return planTensor(graph, t, index, shape, storage);
+  });
   const tensorAt = (i: number, where: string): PlanTensor => {
     const t = tensors[i];
     if (t === undefined) throw new ModelFormatError(`${where}: tensor index ${i} out of range`);
@@ -82,8 +99,10 @@ export function compilePlan(graph: Graph, options: PlanOptions = {}): Plan {
       const dtypes = `inputs [${ins.map((t) => (t === null ? '-' : typeName(t.type))).join(', ')}], outputs [${outs
         .map((t) => typeName(t.type))
         .join(', ')}]`;
-      throw new InvalidArgumentError(
-        `Expected an operator and dtypes the runtime supports for operator ${index} of subgraph 0 but received ${name} with ${dtypes}`,
+      throw new UnsupportedOperatorError(
+        name,
+        index,
+        `Operator ${index} of subgraph 0 is ${name} with ${dtypes}: the runtime has no implementation for this op with these types`,
       );
     }
     return { index, op: name, impl: step.impl, run: step.run };
@@ -98,16 +117,14 @@ export function compilePlan(graph: Graph, options: PlanOptions = {}): Plan {
       throw withContext(error, step.index, `operator ${step.index} (${step.op}) of subgraph 0`);
     }
   }
-  for (const t of tensors) {
-    if (t.constant) continue;
-    if (t.data instanceof BigInt64Array) t.data.fill(0n);
-    else t.data.fill(0);
-  }
+  new Uint8Array(arena).fill(0);
 
   return {
     inputs: subgraph.inputs.map((i) => tensorAt(i, 'subgraph 0 inputs')),
     outputs: subgraph.outputs.map((i) => tensorAt(i, 'subgraph 0 outputs')),
     steps,
+    batch: tensors[subgraph.inputs[0] ?? -1]?.shape[0] ?? 1,
+    memory: { arenaBytes: memory.arenaBytes, separateBytes: memory.separateBytes },
   };
 }
 

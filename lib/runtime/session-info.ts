@@ -1,6 +1,6 @@
 // What a Session tells about its inputs and outputs, shared by the main thread and the worker.
 import { TensorType } from '../tflite/schema.js';
-import type { PlanTensor, TensorData } from './plan.js';
+import type { Plan, PlanTensor, TensorData } from './plan.js';
 
 export type SessionDtype = 'float32' | 'int8' | 'int16' | 'int32' | 'uint8' | 'bool' | 'int64';
 
@@ -47,5 +47,30 @@ export function describeTensor(t: PlanTensor): SessionTensorInfo {
     length: t.data.length,
     scale: t.quantization?.scale ?? null,
     zeroPoint: t.quantization?.zeroPoint ?? null,
+  };
+}
+
+export interface SessionStep {
+  readonly index: number;
+  readonly op: string;
+  readonly impl: string;
+}
+
+/** What loadModel tells about a compiled model (sent by the worker as one message). */
+export interface SessionInfo {
+  readonly inputs: SessionTensorInfo[];
+  readonly outputs: SessionTensorInfo[];
+  /** The compiled steps: operator index, op name and the implementation that runs it. */
+  readonly steps: SessionStep[];
+  /** Activation memory at the static batch: the shared arena vs one buffer per tensor. */
+  readonly memory: { readonly arenaBytes: number; readonly separateBytes: number };
+}
+
+export function describePlan(plan: Plan): SessionInfo {
+  return {
+    inputs: plan.inputs.map(describeTensor),
+    outputs: plan.outputs.map(describeTensor),
+    steps: plan.steps.map(({ index, op, impl }) => ({ index, op, impl })),
+    memory: plan.memory,
   };
 }

@@ -11,9 +11,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 
 import type { Graph } from '../ir/graph.js';
 import { readModel } from '../tflite/read.js';
-import { compilePlan, runPlan, type Plan, type TensorData } from './plan.js';
-import { profilePlan, type RunProfile } from './profile.js';
-import { describeTensor } from './session-info.js';
+import type { TensorData } from './plan.js';
+import type { RunProfile } from './profile.js';
+import { PlanRunner } from './runner.js';
+import { describePlan } from './session-info.js';
 
 export interface WorkerRequest {
   readonly inputs: TensorData[];
@@ -30,11 +31,15 @@ export interface SerializedError {
   readonly name: string;
   readonly code: string | undefined;
   readonly message: string;
+  /** UnsupportedOperatorError's fields. */
+  readonly op?: string;
+  readonly index?: number;
 }
 
 function serialize(error: unknown): SerializedError {
   if (error instanceof Error) {
-    return { name: error.name, code: (error as { code?: string }).code, message: error.message };
+    const { code, op, index } = error as { code?: string; op?: string; index?: number };
+    return { name: error.name, code, message: error.message, op, index };
   }
   return { name: 'Error', code: undefined, message: String(error) };
 }
@@ -43,16 +48,10 @@ const port = parentPort;
 if (port === null) throw new Error('session-worker.ts must run in a worker_threads Worker');
 const data = workerData as { model: Uint8Array | Graph; threads: number };
 
-let plan: Plan | undefined;
+let runner: PlanRunner | undefined;
 try {
-  const graph = data.model instanceof Uint8Array ? readModel(data.model) : data.model;
-  plan = compilePlan(graph, { threads: data.threads });
-  port.postMessage({
-    type: 'ready',
-    inputs: plan.inputs.map(describeTensor),
-    outputs: plan.outputs.map(describeTensor),
-    steps: plan.steps.map(({ index, op, impl }) => ({ index, op, impl })),
-  });
+  runner = new PlanRunner(data.model instanceof Uint8Array ? readModel(data.model) : data.model, data.threads);
+  port.postMessage({ type: 'ready', ...describePlan(runner.base) });
 } catch (error) {
   port.postMessage({ type: 'error', error: serialize(error) });
 }
@@ -60,12 +59,12 @@ try {
 port.on('message', (message: WorkerRequest & { id: number }) => {
   const { id, inputs, profileRuns } = message;
   try {
-    if (plan === undefined) throw new Error('the model did not load');
+    if (runner === undefined) throw new Error('the model did not load');
     if (profileRuns !== undefined) {
-      port.postMessage({ id, profile: profilePlan(plan, inputs, profileRuns) });
+      port.postMessage({ id, profile: runner.profile(inputs, profileRuns) });
       return;
     }
-    const outputs = runPlan(plan, inputs);
+    const outputs = runner.run(inputs);
     port.postMessage({ id, outputs }, outputs.map((o) => o.buffer as ArrayBuffer));
   } catch (error) {
     port.postMessage({ id, error: serialize(error) });

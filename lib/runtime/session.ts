@@ -11,15 +11,16 @@
 // typed arrays.
 import { Worker } from 'node:worker_threads';
 
-import { expected, InvalidArgumentError, ModelFormatError, NativeLoadError } from '../errors.js';
+import { expected, InvalidArgumentError, ModelFormatError, NativeLoadError, UnsupportedOperatorError } from '../errors.js';
 import type { Graph } from '../ir/graph.js';
 import { readModel } from '../tflite/read.js';
-import { compilePlan, runPlan, type Plan, type TensorData } from './plan.js';
-import { profilePlan, type RunProfile } from './profile.js';
-import { ARRAY_TYPES, describeTensor, type SessionTensorInfo } from './session-info.js';
+import type { TensorData } from './plan.js';
+import type { RunProfile } from './profile.js';
+import { PlanRunner } from './runner.js';
+import { ARRAY_TYPES, describePlan, type SessionInfo, type SessionStep, type SessionTensorInfo } from './session-info.js';
 import type { SerializedError, WorkerReply, WorkerRequest } from './session-worker.js';
 
-export type { SessionDtype, SessionTensorInfo } from './session-info.js';
+export type { SessionDtype, SessionInfo, SessionStep, SessionTensorInfo } from './session-info.js';
 export type { TensorData } from './plan.js';
 export type { RunProfile } from './profile.js';
 
@@ -30,12 +31,6 @@ export interface LoadModelOptions {
   readonly worker?: boolean;
 }
 
-export interface SessionStep {
-  readonly index: number;
-  readonly op: string;
-  readonly impl: string;
-}
-
 /** Rebuilds an error posted by the worker as the class it was thrown as. */
 function rebuildError(error: SerializedError): Error {
   switch (error.code) {
@@ -43,6 +38,8 @@ function rebuildError(error: SerializedError): Error {
       return new InvalidArgumentError(error.message);
     case 'ERR_LITEQUANT_MODEL_FORMAT':
       return new ModelFormatError(error.message);
+    case 'ERR_LITEQUANT_UNSUPPORTED_OPERATOR':
+      return new UnsupportedOperatorError(error.op ?? '', error.index ?? -1, error.message);
     case 'ERR_LITEQUANT_NATIVE_LOAD':
       return new NativeLoadError(error.message);
     default: {
@@ -60,15 +57,15 @@ interface Backend {
 }
 
 class MainThreadBackend implements Backend {
-  readonly #plan: Plan;
-  constructor(plan: Plan) {
-    this.#plan = plan;
+  readonly #runner: PlanRunner;
+  constructor(runner: PlanRunner) {
+    this.#runner = runner;
   }
   run(inputs: TensorData[]): Promise<TensorData[]> {
-    return Promise.resolve(runPlan(this.#plan, inputs));
+    return Promise.resolve(this.#runner.run(inputs));
   }
   profile(inputs: TensorData[], runs: number): Promise<RunProfile> {
-    return Promise.resolve(profilePlan(this.#plan, inputs, runs));
+    return Promise.resolve(this.#runner.profile(inputs, runs));
   }
   close(): Promise<void> {
     return Promise.resolve();
@@ -132,14 +129,17 @@ export class Session {
   readonly outputs: readonly SessionTensorInfo[];
   /** The compiled steps: operator index, op name and the implementation that runs it. */
   readonly steps: readonly SessionStep[];
+  /** Activation memory at the static batch: the shared arena vs one buffer per tensor. */
+  readonly memory: SessionInfo['memory'];
   readonly #backend: Backend;
   #queue: Promise<unknown> = Promise.resolve();
 
   /** Use loadModel. */
-  constructor(info: { inputs: SessionTensorInfo[]; outputs: SessionTensorInfo[]; steps: SessionStep[] }, backend: Backend) {
+  constructor(info: SessionInfo, backend: Backend) {
     this.inputs = info.inputs;
     this.outputs = info.outputs;
     this.steps = info.steps;
+    this.memory = info.memory;
     this.#backend = backend;
   }
 
@@ -174,17 +174,25 @@ export class Session {
     if (!Array.isArray(inputs) || inputs.length !== this.inputs.length) {
       return expected(`an array of ${this.inputs.length} typed arrays (one per model input)`, 'inputs', inputs);
     }
+    // A dynamic batch (-1 first dimension in every input's signature) takes any whole
+    // multiple of the static shape, the same multiple for every input.
+    const dynamic = this.inputs.every((t) => t.shapeSignature[0] === -1 && t.length > 0);
+    let batches: number | null = null;
     for (const [i, t] of this.inputs.entries()) {
       const value: unknown = inputs[i];
       const kind = ARRAY_TYPES[t.dtype];
       if (!(value instanceof kind)) {
         return expected(`a ${kind.name} (model input ${i} '${t.name}' is ${t.dtype})`, `inputs[${i}]`, value);
       }
-      if (value.length !== t.length) {
-        return new InvalidArgumentError(
-          `Expected ${t.length} elements (shape [${t.shape.join(', ')}]) for inputs[${i}] but received ${value.length}`,
-        );
+      const k = value.length / t.length;
+      const fits = dynamic ? Number.isInteger(k) && k >= 1 && (batches === null || k === batches) : k === 1;
+      if (!fits) {
+        const allowed = dynamic
+          ? `a positive multiple of ${t.length} elements (shape [${t.shape.join(', ')}], batch dynamic)${batches === null ? '' : `, ${batches}x as the other inputs`}`
+          : `${t.length} elements (shape [${t.shape.join(', ')}])`;
+        return new InvalidArgumentError(`Expected ${allowed} for inputs[${i}] but received ${value.length}`);
       }
+      batches = k;
     }
     return null;
   }
@@ -211,7 +219,7 @@ function startWorker(model: Uint8Array | Graph, threads: number): Promise<Sessio
     const worker = new Worker(new URL('./session-worker.js', import.meta.url), { workerData: { model, threads } });
     const onError = (error: Error): void => reject(error);
     worker.once('error', onError);
-    worker.once('message', (message: { type: string; error?: SerializedError } & ConstructorParameters<typeof Session>[0]) => {
+    worker.once('message', (message: { type: string; error?: SerializedError } & SessionInfo) => {
       worker.off('error', onError);
       if (message.type === 'ready') {
         resolve(new Session(message, new WorkerBackend(worker)));
@@ -236,11 +244,6 @@ export async function loadModel(model: Uint8Array | Graph, options: LoadModelOpt
     if (model instanceof Uint8Array) readModel(model);
     return startWorker(model, threads);
   }
-  const plan = compilePlan(model instanceof Uint8Array ? readModel(model) : model, { threads });
-  const info = {
-    inputs: plan.inputs.map(describeTensor),
-    outputs: plan.outputs.map(describeTensor),
-    steps: plan.steps.map(({ index, op, impl }) => ({ index, op, impl })),
-  };
-  return new Session(info, new MainThreadBackend(plan));
+  const runner = new PlanRunner(model instanceof Uint8Array ? readModel(model) : model, threads);
+  return new Session(describePlan(runner.base), new MainThreadBackend(runner));
 }

@@ -43,12 +43,30 @@ const ARRAY_OF_TYPE: Partial<Record<TensorType, new (length: number) => TensorDa
   [TensorType.INT64]: BigInt64Array,
 };
 
-export function allocate(type: TensorType, count: number, where: string): TensorData {
-  const kind = ARRAY_OF_TYPE[type];
+type ArrayKind = (new (length: number) => TensorData) & (new (buffer: ArrayBuffer, offset: number, length: number) => TensorData) & {
+  readonly BYTES_PER_ELEMENT: number;
+};
+
+function arrayKind(type: TensorType, where: string): ArrayKind {
+  const kind = ARRAY_OF_TYPE[type] as ArrayKind | undefined;
   if (kind === undefined) {
     throw new InvalidArgumentError(`Expected a tensor type the runtime supports for ${where} but received ${typeName(type)}`);
   }
-  return new kind(count);
+  return kind;
+}
+
+export function allocate(type: TensorType, count: number, where: string): TensorData {
+  return new (arrayKind(type, where))(count);
+}
+
+/** Bytes a tensor of this type and shape takes. */
+export function byteSize(type: TensorType, shape: readonly number[], where: string): number {
+  return arrayKind(type, where).BYTES_PER_ELEMENT * elementCount(shape);
+}
+
+/** A view of `count` elements at `offset` bytes into the arena. */
+export function viewOf(type: TensorType, arena: ArrayBuffer, offset: number, count: number, where: string): TensorData {
+  return new (arrayKind(type, where))(arena, offset, count);
 }
 
 /** A constant's data as an aligned typed array (a copy of the file's bytes). */
@@ -61,26 +79,34 @@ function decodeConstant(type: TensorType, bytes: Uint8Array, count: number, wher
   return out;
 }
 
-function elementCount(shape: readonly number[]): number {
+export function elementCount(shape: readonly number[]): number {
   return shape.reduce((a, d) => a * d, 1);
 }
 
-/** A -1 (dynamic) dimension runs at 1: the static batch of every shared model. */
-export function staticShape(t: Tensor): number[] {
-  return t.shape.map((d) => (d < 0 ? 1 : d));
+/**
+ * The shape a plan runs `t` at: a -1 first dimension of its shape_signature (a dynamic batch)
+ * becomes `batch`; any other dynamic dimension runs at its static size (1 when the shape
+ * itself says -1).
+ */
+export function runShape(t: Tensor, batch: number | null): number[] {
+  const shape = t.shape.map((d) => (d < 0 ? 1 : d));
+  if (batch !== null && shape.length > 0 && t.shapeSignature?.[0] === -1) shape[0] = batch;
+  return shape;
+}
+
+/** Constants: tensors nothing writes whose buffer holds bytes. */
+export function isConstantTensor(graph: Graph, t: Tensor, produced: boolean): boolean {
+  return !produced && (graph.buffers[t.buffer]?.data.length ?? 0) > 0;
 }
 
 /**
- * The plan tensor of `t`: a constant when nothing produces it and its buffer has bytes,
- * otherwise an activation whose buffer is `storage` (when given) or a fresh array.
+ * The plan tensor of `t` at `shape`: a constant (decoded from its buffer) or an activation
+ * whose buffer is `storage`.
  */
-export function planTensor(graph: Graph, t: Tensor, index: number, produced: boolean, storage?: TensorData): PlanTensor {
+export function planTensor(graph: Graph, t: Tensor, index: number, shape: number[], storage: TensorData | null): PlanTensor {
   const where = `tensor ${index} (${t.name}) of subgraph 0`;
-  const shape = staticShape(t);
-  const count = elementCount(shape);
-  const bytes = graph.buffers[t.buffer]?.data;
-  const constant = !produced && bytes !== undefined && bytes.length > 0;
-  const data = constant ? decodeConstant(t.type, bytes, count, where) : (storage ?? allocate(t.type, count, where));
+  const constant = storage === null;
+  const data = constant ? decodeConstant(t.type, graph.buffers[t.buffer]?.data ?? new Uint8Array(0), elementCount(shape), where) : storage;
   const q = t.quantization;
   const quantization = q !== null && q.scale.length > 0 ? { scale: q.scale[0]!, zeroPoint: q.zeroPoint[0] ?? 0 } : null;
   const scales = q?.scale ?? [];

@@ -148,8 +148,11 @@ t.test('an unsupported dtype fails at load naming the op and its index', async (
   b.output(y);
   for (const worker of [true, false]) {
     await t.rejects(loadModel(b.build(), { worker }), {
-      name: 'InvalidArgumentError',
-      message: /operator 1 of subgraph 0 but received FULLY_CONNECTED with inputs \[FLOAT32, INT8, -\], outputs \[FLOAT32\]/,
+      name: 'UnsupportedOperatorError',
+      code: 'ERR_LITEQUANT_UNSUPPORTED_OPERATOR',
+      op: 'FULLY_CONNECTED',
+      index: 1,
+      message: /Operator 1 of subgraph 0 is FULLY_CONNECTED with inputs \[FLOAT32, INT8, -\], outputs \[FLOAT32\]/,
     });
   }
 });
@@ -186,8 +189,9 @@ t.test('a closed session rejects runs', async (t) => {
 t.test('an unsupported op fails at load naming it', { skip: sharedSkip('models', 'mnist_lstm_float.tflite') }, async (t) => {
   const bytes = new Uint8Array(readFileSync(sharedPath('models', 'mnist_lstm_float.tflite')));
   await t.rejects(loadModel(bytes, { worker: false }), {
-    name: 'InvalidArgumentError',
-    message: /operator \d+ of subgraph 0 .*UNIDIRECTIONAL_SEQUENCE_LSTM/,
+    name: 'UnsupportedOperatorError',
+    op: 'UNIDIRECTIONAL_SEQUENCE_LSTM',
+    message: /Operator \d+ of subgraph 0 is UNIDIRECTIONAL_SEQUENCE_LSTM/,
   });
 });
 
