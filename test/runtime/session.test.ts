@@ -130,7 +130,7 @@ t.test('run validates its inputs', async (t) => {
   t.teardown(() => session.close());
   await t.rejects(session.run([]), InvalidArgumentError);
   await t.rejects(session.run([new Int8Array(4)]), { message: /Float32Array.*inputs\[0\].*Int8Array/ });
-  await t.rejects(session.run([new Float32Array(5)]), { message: /Expected 4 elements .* for inputs\[0\] but received 5/ });
+  await t.rejects(session.run([new Float32Array(5)]), { message: /Expected a positive multiple of 4 elements .* for inputs\[0\] but received 5/ });
   await t.rejects(loadModel(tinyGraph(), { threads: -1 }), InvalidArgumentError);
   await t.rejects(loadModel(tinyGraph(), { worker: 1 as unknown as boolean }), InvalidArgumentError);
   await t.rejects(loadModel('model.tflite' as unknown as Uint8Array), InvalidArgumentError);
