@@ -24,6 +24,8 @@ export interface PlanStep {
   /** Which implementation runs it, e.g. 'native int8 conv2d (qs8_...)' or 'reference'. */
   readonly impl: string;
   readonly run: () => void;
+  /** The tensors the step writes (their data is valid right after run(), until reused). */
+  readonly outputs: readonly PlanTensor[];
 }
 
 export interface Plan {
@@ -105,7 +107,7 @@ export function compilePlan(graph: Graph, options: PlanOptions = {}): Plan {
         `Operator ${index} of subgraph 0 is ${name} with ${dtypes}: the runtime has no implementation for this op with these types`,
       );
     }
-    return { index, op: name, impl: step.impl, run: step.run };
+    return { index, op: name, impl: step.impl, run: step.run, outputs: outs };
   });
 
   // One run on the zero-filled inputs: every shape mismatch between an op's result and its
@@ -144,10 +146,22 @@ function withContext(error: unknown, index: number, where: string): Error {
 /**
  * Runs the plan on one array per input (already checked by the caller) and returns copies of
  * the outputs. With `stepMs`, adds each step's wall time (milliseconds) to stepMs[step].
+ * `afterStep(step)` is called right after each step, while its outputs are still in the arena
+ * (calibration observes every activation this way).
  */
-export function runPlan(plan: Plan, inputs: readonly TensorData[], stepMs?: Float64Array): TensorData[] {
+export function runPlan(
+  plan: Plan,
+  inputs: readonly TensorData[],
+  stepMs?: Float64Array,
+  afterStep?: (step: PlanStep) => void,
+): TensorData[] {
   plan.inputs.forEach((t, i) => (t.data as Float32Array).set(inputs[i] as Float32Array));
-  if (stepMs === undefined) {
+  if (afterStep !== undefined) {
+    for (const step of plan.steps) {
+      step.run();
+      afterStep(step);
+    }
+  } else if (stepMs === undefined) {
     for (const step of plan.steps) step.run();
   } else {
     plan.steps.forEach((step, i) => {

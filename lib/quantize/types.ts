@@ -1,0 +1,103 @@
+// The quantizer's public types (the contract of ../shared/DESIGN.md) and the internal contract
+// between its parts: calibration produces TensorRanges, each mode rewrites a GraphEditor and
+// records what it did in the report.
+import type { TensorData } from '../runtime/plan.js';
+
+export type QuantizeMode = 'dynamic' | 'int8' | 'int16x8' | 'float16' | 'weight-only';
+export type CalibrationMethod = 'minmax' | 'ema' | 'percentile' | 'entropy' | 'mse';
+/** The model's input/output type after full-integer quantization. */
+export type IoType = 'float' | 'int8' | 'uint8';
+
+/** One calibration sample: one typed array per model input (a bare array for one input). */
+export type CalibrationSample = readonly TensorData[] | TensorData;
+
+export interface ProgressEvent {
+  readonly phase: 'calibrate' | 'quantize' | 'write';
+  readonly done: number;
+  /** null while the total is unknown (an iterator without a length). */
+  readonly total: number | null;
+}
+
+export interface QuantizeOptions {
+  readonly mode: QuantizeMode;
+  /** Representative inputs (int8, int16x8): streamed, never all held in memory. */
+  readonly calibration?: Iterable<CalibrationSample> | AsyncIterable<CalibrationSample>;
+  /** How calibration turns observed values into ranges. Default 'minmax'. */
+  readonly method?: CalibrationMethod;
+  /** Per-channel weights for CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED. Default true. */
+  readonly perChannel?: boolean;
+  /** int8/int16x8: the model's input and output type. Default 'float' (QUANTIZE/DEQUANTIZE at the edges). */
+  readonly io?: IoType;
+  /**
+   * Ops to leave in float: an op name ('SOFTMAX'), an operator index (number), or a RegExp
+   * matched against the names of the op's output tensors.
+   */
+  readonly exclude?: readonly (string | number | RegExp)[];
+  /** An op with no quantized kernel is an error instead of a float island with a diagnostic. */
+  readonly strict?: boolean;
+  /** dynamic / weight-only: weights with fewer elements stay float. Default 1024 (TFLite's). */
+  readonly minWeightElements?: number;
+  /** 'percentile' method: the percentile of |x| kept. Default 99.99. */
+  readonly percentile?: number;
+  /** 'ema' method: weight of the running range (0..1). Default 0.9. */
+  readonly emaDecay?: number;
+  /** Histogram bins of the percentile/entropy/mse methods. Default 2048. */
+  readonly bins?: number;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (event: ProgressEvent) => void;
+}
+
+export interface Diagnostic {
+  readonly level: 'info' | 'warning';
+  /** Stable identifier, e.g. 'op-left-float', 'bias-scale-widened'. */
+  readonly code: string;
+  readonly message: string;
+  /** Operator index in subgraph 0 (of the input model), when the diagnostic is about an op. */
+  readonly op?: number;
+  readonly tensor?: string;
+}
+
+export interface TensorReport {
+  readonly name: string;
+  readonly type: string;
+  readonly shape: readonly number[];
+  /** Calibrated range (activations) or the weight's range. */
+  readonly min: number | null;
+  readonly max: number | null;
+  readonly scale: readonly number[];
+  readonly zeroPoint: readonly number[];
+  /** Channel axis of per-channel parameters. */
+  readonly axis: number | null;
+}
+
+export interface OpReport {
+  /** Operator index in the input model. */
+  readonly index: number;
+  readonly op: string;
+  /** e.g. 'int8', 'int16x8', 'hybrid', 'float (excluded)', 'float (no int8 kernel)'. */
+  readonly how: string;
+}
+
+export interface QuantizeReport {
+  readonly mode: QuantizeMode;
+  readonly sizeBefore: number;
+  readonly sizeAfter: number;
+  readonly calibration: { readonly samples: number; readonly method: CalibrationMethod; readonly ms: number } | null;
+  readonly ops: readonly OpReport[];
+  readonly tensors: readonly TensorReport[];
+  readonly elapsedMs: number;
+}
+
+export interface QuantizeResult {
+  readonly model: Uint8Array;
+  readonly diagnostics: Diagnostic[];
+  readonly report: QuantizeReport;
+}
+
+/** Observed float range of a tensor (index in subgraph 0 of the float model). */
+export interface TensorRange {
+  readonly min: number;
+  readonly max: number;
+}
+
+export type TensorRanges = ReadonlyMap<number, TensorRange>;
