@@ -6,12 +6,16 @@
 //  4. passes the layer shapes of ../shared/models to the benches that accept --shape;
 //  5. runs the peer, onnxruntime-node, on the same shapes and thread counts;
 //  6. measures the JS call overhead of tiny kernels through the addon;
-//  7. prints a table, the ratios and targets (targets.ts), and writes
+//  7. runs the shared models whole in our runtime and in LiteRT.js WASM (runtime.ts);
+//  8. times the quantizer end to end on the shared float models (quantize.ts);
+//  9. prints a table, the ratios and targets (targets.ts), and writes
 //     bench/results/<iso-date>-<short-commit>.json.
 //
 // Options: --no-build (reuse build-bench/), --no-peer, --no-models, --isa PATH (LITEQUANT_ISA
-// for the native benches), --only REGEX (families), --budget SECONDS (default 280; later steps
-// are cut short to stay within it). Progress goes to stderr, the report to stdout.
+// for the native benches), --only REGEX (families; `--only runtime` runs the runtime section
+// alone, and it runs with any REGEX that matches "runtime"; likewise `--only quantize`, and
+// `--only 'runtime|quantize'` runs both), --budget SECONDS (default 280; later
+// steps are cut short to stay within it). Progress goes to stderr, the report to stdout.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release } from 'node:os';
@@ -25,7 +29,9 @@ import { scanModels, type ModelLayer } from './models.js';
 import { benchSources, buildBenches, runBench, type BenchBinary, type BenchLine, type RunResult } from './native.js';
 import { hasUint8Variant, loadPeer, type Activations, type Peer } from './peer.js';
 import { peakTable, peerSummary, resultTable, type PeerResult, type Row } from './report.js';
-import { computeTargets, ratioLines, targetLines, type CallOverhead } from './targets.js';
+import { measureQuantize, quantizeReport, type QuantizeResult } from './quantize.js';
+import { measureRuntime, runtimeReport, type RuntimeResult } from './runtime.js';
+import { computeQuantizeTargets, computeRuntimeTargets, computeTargets, ratioLines, targetLines, type CallOverhead, type Target } from './targets.js';
 import {
   describeRawShape,
   describeShape,
@@ -73,7 +79,7 @@ function parseOptions(argv: readonly string[]): Options {
       if (!(o.budget > 0)) throw new Error(`Expected a positive number of seconds for --budget but received ${v}`);
     } else if (arg === '--help' || arg === '-h') {
       process.stdout.write(
-        'npm run bench [-- --no-build] [--no-peer] [--no-models] [--isa PATH] [--only REGEX] [--budget SECONDS]\n',
+        'npm run bench [-- --no-build] [--no-peer] [--no-models] [--isa PATH] [--only REGEX|runtime|quantize] [--budget SECONDS]\n',
       );
       process.exit(0);
     } else throw new Error(`Unknown option ${arg} (see --help)`);
@@ -82,8 +88,18 @@ function parseOptions(argv: readonly string[]): Options {
 }
 
 const options = parseOptions(process.argv.slice(2));
+// `--only runtime` is the runtime section alone; any other REGEX selects kernel families, and
+// the runtime section runs too when the REGEX matches "runtime".
+const runtimeWanted = options.only === null || options.only.test('runtime');
+const quantizeWanted = options.only === null || options.only.test('quantize');
+const kernelsWanted = options.only === null || !/^\^?\(?(runtime|quantize)(\|(runtime|quantize))*\)?\$?$/.test(options.only.source);
+// Seconds kept for the runtime section while the kernel steps run (they cut themselves short
+// by remaining()).
+let runtimeReserve = runtimeWanted && kernelsWanted ? 50 : 0;
+// Likewise for the quantizer section (about 10 s on this machine's models).
+let quantizeReserve = quantizeWanted && (kernelsWanted || runtimeWanted) ? 15 : 0;
 const elapsed = (): number => (Date.now() - started) / 1000;
-const remaining = (): number => options.budget - elapsed();
+const remaining = (): number => options.budget - runtimeReserve - quantizeReserve - elapsed();
 const log = (line: string): void => {
   process.stderr.write(`[${elapsed().toFixed(0).padStart(3)}s] ${line}\n`);
 };
@@ -160,7 +176,10 @@ const benchEnv: NodeJS.ProcessEnv = { ...process.env };
 if (options.isa !== null) benchEnv['LITEQUANT_ISA'] = options.isa;
 
 let binaries: BenchBinary[] = [];
-if (options.build) {
+if (!kernelsWanted) {
+  options.models = false;
+  options.peer = false;
+} else if (options.build) {
   log(`building the native benches (cmake, Release, ${relative(root, buildDir)}/, -j2)`);
   const result = buildBenches(root, buildDir, 2, log);
   binaries = [...result.built];
@@ -204,7 +223,7 @@ function bestPeaks(): BenchLine[] {
 }
 
 if (peakBinary) measurePeak('start');
-else note('peak_bench is not available: no % of peak column');
+else if (kernelsWanted) note('peak_bench is not available: no % of peak column');
 
 interface Measured {
   readonly bench: string;
@@ -304,7 +323,7 @@ for (const b of kernelBinaries) {
     if (line.threads === 2 && line.path === path && largeKeys.has(rowKey(m))) measured.push(m);
   }
 }
-if (kernelBinaries.length === 0) note('no kernel bench binaries (native/bench/*_bench.cc other than peak_bench) built yet');
+if (kernelBinaries.length === 0 && kernelsWanted) note('no kernel bench binaries (native/bench/*_bench.cc other than peak_bench) built yet');
 
 // The AVX2-only target: when the int8 GEMM bench ran another path (AVX-512 VNNI, say) and avx2 is
 // built and supported (peak_bench measured it), time M=128 K=N=1024 on avx2 as well.
@@ -509,7 +528,7 @@ async function gemmOverhead(): Promise<Overhead | null> {
 }
 
 const overheads: Overhead[] = [];
-if (caps) {
+if (caps && kernelsWanted) {
   log('JS call overhead');
   const x = new Float32Array(16).map((_, i) => (i - 8) * 0.37);
   overheads.push({
@@ -530,6 +549,41 @@ if (caps) {
   });
   const gemm = await gemmOverhead();
   if (gemm) overheads.push(gemm);
+}
+
+// ---- the runtime: whole models, ours and LiteRT.js WASM ---------------------------------------
+
+let runtime: RuntimeResult | null = null;
+let runtimeTargets: Target[] = [];
+if (runtimeWanted) {
+  runtimeReserve = 0;
+  const shared = process.env['LITEQUANT_SHARED'] ?? resolve(root, '..', 'shared');
+  if (!existsSync(join(shared, 'models'))) {
+    note(`runtime: ${join(shared, 'models')} is absent (set LITEQUANT_SHARED): no runtime section`);
+  } else {
+    // Kept short: the end-of-run peak still needs ~10 s.
+    const budget = Math.max(20, Math.min(70, remaining() - 12));
+    log(`runtime section (about ${budget.toFixed(0)} s)`);
+    runtime = await measureRuntime({ root, shared, budgetSeconds: budget, log, note });
+    runtimeTargets = computeRuntimeTargets(runtime);
+  }
+}
+
+// ---- the quantizer: quantize() end to end on the shared float models ---------------------------
+
+let quantizeResult: QuantizeResult | null = null;
+let quantizeTargets: Target[] = [];
+if (quantizeWanted) {
+  quantizeReserve = 0;
+  const shared = process.env['LITEQUANT_SHARED'] ?? resolve(root, '..', 'shared');
+  if (!existsSync(join(shared, 'models'))) {
+    note(`quantize: ${join(shared, 'models')} is absent (set LITEQUANT_SHARED): no quantizer section`);
+  } else {
+    const budget = Math.max(15, Math.min(40, remaining() - 10));
+    log(`quantizer section (about ${budget.toFixed(0)} s at most)`);
+    quantizeResult = await measureQuantize({ root, shared, budgetSeconds: budget, log, note });
+    quantizeTargets = computeQuantizeTargets(quantizeResult);
+  }
 }
 
 // ---- rows -------------------------------------------------------------------------------------
@@ -625,8 +679,18 @@ if (overheads.length > 0) {
   for (const o of overheads) out.write(`  ${(o.nanoseconds / 1000).toFixed(2).padStart(7)} us  ${o.call}\n`);
 }
 const { ratios, targets } = computeTargets(rows, overheads, peerOverhead);
-out.write(`\nRatios within this run (1 thread unless said)\n${ratioLines(ratios).join('\n')}\n`);
-out.write(`\nTargets (met / MISSED / not measured in this run)\n${targetLines(targets).join('\n')}\n`);
+if (kernelsWanted) {
+  out.write(`\nRatios within this run (1 thread unless said)\n${ratioLines(ratios).join('\n')}\n`);
+  out.write(`\nTargets (met / MISSED / not measured in this run)\n${targetLines(targets).join('\n')}\n`);
+}
+if (runtime) {
+  out.write(`\n${runtimeReport(runtime)}\n`);
+  out.write(`\nRuntime targets, 1 thread (met / MISSED / not measured in this run)\n${targetLines(runtimeTargets).join('\n')}\n`);
+}
+if (quantizeResult) {
+  out.write(`\n${quantizeReport(quantizeResult)}\n`);
+  out.write(`\nQuantizer targets (met / MISSED / not measured in this run)\n${targetLines(quantizeTargets).join('\n')}\n`);
+}
 if (notes.length > 0) out.write(`\nNotes\n${notes.map((n) => `  - ${n.replace(/\n/g, '\n    ')}`).join('\n')}\n`);
 
 const iso = new Date(started).toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
@@ -649,6 +713,10 @@ writeFileSync(
       peerCallOverheadSeconds: peerOverhead,
       ratios,
       targets,
+      runtime,
+      runtimeTargets,
+      quantize: quantizeResult,
+      quantizeTargets,
       modelLayers,
       notes,
     },

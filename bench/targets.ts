@@ -2,6 +2,8 @@
 // drift on a shared machine; ratios within a run do not, much), and the targets they are held
 // to. Pure functions of the rows: run.ts prints them and writes them into the JSON.
 import type { PeerResult, Row } from './report.js';
+import type { RuntimeResult } from './runtime.js';
+import { CALIBRATION_SAMPLES, RESNET8, type QuantizeResult } from './quantize.js';
 import { normalizeShape, shapeKey, type ConvShape, type GemmShape, type LayerShape } from './shapes.js';
 
 /** A JS call-overhead measurement (run.ts); `key` names which call it is. */
@@ -15,7 +17,7 @@ export interface Ratio {
   readonly name: string;
   /** The ratio (x), percentage (%) or time (us); null when not measured in this run. */
   readonly value: number | null;
-  readonly unit: 'x' | '%' | 'us';
+  readonly unit: 'x' | '%' | 'us' | 'ms';
   /** What was compared (paths, shapes, times), or why it is missing. */
   readonly detail: string;
 }
@@ -25,7 +27,7 @@ export interface Target {
   /** e.g. ">= 65%" */
   readonly goal: string;
   readonly value: number | null;
-  readonly unit: 'x' | '%' | 'us';
+  readonly unit: 'x' | '%' | 'us' | 'ms';
   /** null: not measured in this run (detail says why). */
   readonly met: boolean | null;
   readonly detail: string;
@@ -284,10 +286,126 @@ export function computeTargets(
   return { ratios, targets };
 }
 
+/**
+ * The runtime targets of issue 5 (one thread): int8 ResNet-8 and VWW against our own float run
+ * and against LiteRT.js WASM on the same file; load + first inference of the largest model.
+ */
+export function computeRuntimeTargets(r: RuntimeResult): Target[] {
+  const targets: Target[] = [];
+  for (const family of ['ResNet-8', 'VWW MobileNetV1-0.25']) {
+    const t = r.twins.find((x) => x.family === family);
+    const f = (v: number | null): string => (v === null ? '-' : `${v.toFixed(3)} ms`);
+    const missing = (what: string): string => `${what} not measured (see the runtime table)`;
+    targets.push(
+      target(
+        `int8 ${family} vs our float run`,
+        '>= 2.5x',
+        {
+          name: '',
+          value: t?.int8VsOurFloat ?? null,
+          unit: 'x',
+          detail:
+            t && t.interleaved
+              ? `our float ${f(t.interleaved.floatMs)} / our int8 ${f(t.interleaved.int8Ms)}, ${t.interleaved.runs} interleaved runs each`
+              : missing('a median'),
+        },
+        (v) => v >= 2.5,
+      ),
+      target(
+        `int8 ${family} vs LiteRT.js WASM on the same file`,
+        '>= 5x',
+        {
+          name: '',
+          value: t?.oursVsWasmInt8 ?? null,
+          unit: 'x',
+          detail: t && t.oursVsWasmInt8 !== null ? `WASM ${f(t.wasmInt8Ms)} / ours ${f(t.oursInt8Ms)}` : missing('a median'),
+        },
+        (v) => v >= 5,
+      ),
+    );
+  }
+  // Both ways of loading: the default (a worker thread, whose start is most of the time) and
+  // on the calling thread (worker: false).
+  const l = r.largest;
+  const name = `load + first inference, largest model${l ? ` (${l.model.replace(/\.tflite$/, '')}, ${(l.bytes / 1e6).toFixed(2)} MB)` : ''}`;
+  const why = !l ? 'no shared models' : `did not load: ${l.error}`;
+  const largest = 'the issue names a 1.9 MB model: the largest here is this one';
+  targets.push(
+    target(
+      `${name}, worker thread`,
+      '< 50 ms',
+      {
+        name: '',
+        value: l?.totalMs ?? null,
+        unit: 'ms',
+        detail: l && l.totalMs !== null ? `load ${l.loadMs?.toFixed(1)} + first ${l.firstMs?.toFixed(1)} ms; ${largest}` : why,
+      },
+      (v) => v < 50,
+    ),
+    target(
+      `${name}, worker: false`,
+      '< 50 ms',
+      {
+        name: '',
+        value: l?.inThreadTotalMs ?? null,
+        unit: 'ms',
+        detail: l && l.inThreadTotalMs !== null ? `the first load of the file on the calling thread (runtime table)` : why,
+      },
+      (v) => v < 50,
+    ),
+  );
+  return targets;
+}
+
+/**
+ * The quantizer's speed target of issue 6: ResNet-8 int8 with 100 calibration samples, end to
+ * end, under 2 s: quantize() from files with the default method (minmax) and the slowest
+ * method, and the CLI as a process.
+ */
+export function computeQuantizeTargets(r: QuantizeResult): Target[] {
+  const int8 = r.rows.filter((x) => x.model === RESNET8 && x.mode === 'int8');
+  const minmax = int8.find((x) => x.method === 'minmax');
+  const timed = int8.filter((x) => x.totalMs !== null);
+  const slowest = timed.reduce<(typeof timed)[number] | undefined>((a, x) => (!a || (x.totalMs ?? 0) > (a.totalMs ?? 0) ? x : a), undefined);
+  const none = `ResNet-8 int8 was not measured in this run (needs ../shared models and data)`;
+  const name = `quantize ResNet-8 int8, ${CALIBRATION_SAMPLES} samples, end to end`;
+  return [
+    target(
+      `${name} (quantize(), minmax)`,
+      '< 2 s',
+      {
+        name: '',
+        value: minmax?.totalMs ?? null,
+        unit: 'ms',
+        detail: minmax ? (minmax.error ?? `calibration ${minmax.calibrationMs?.toFixed(0)} ms of it; median of ${minmax.runs}`) : none,
+      },
+      (v) => v < 2000,
+    ),
+    target(
+      `${name} (quantize(), slowest method)`,
+      '< 2 s',
+      { name: '', value: slowest?.totalMs ?? null, unit: 'ms', detail: slowest ? `${slowest.method}; calibration ${slowest.calibrationMs?.toFixed(0)} ms of it` : none },
+      (v) => v < 2000,
+    ),
+    target(
+      `${name} (the CLI process)`,
+      '< 2 s',
+      {
+        name: '',
+        value: r.cli?.ms ?? null,
+        unit: 'ms',
+        detail: r.cli === null ? none : (r.cli.error ?? `Node start, addon load and the file write included; median of ${r.cli.runs}`),
+      },
+      (v) => v < 2000,
+    ),
+  ];
+}
+
 function formatValue(value: number | null, unit: Ratio['unit']): string {
   if (value === null) return '-';
   if (unit === '%') return `${value.toFixed(1)}%`;
   if (unit === 'us') return `${value.toFixed(2)} us`;
+  if (unit === 'ms') return `${value.toFixed(1)} ms`;
   return `${value.toFixed(2)}x`;
 }
 

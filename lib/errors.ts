@@ -71,7 +71,7 @@ export function describeValue(value: unknown): string {
   }
   if (ArrayBuffer.isView(value)) {
     const name = value.constructor.name;
-    const article = /^[AEIOU]/.test(name) ? 'an' : 'a';
+    const article = /^[AEIO]/.test(name) ? 'an' : 'a';
     const length = 'length' in value ? ` of length ${String(value.length)}` : '';
     return `${article} ${name}${length}`;
   }

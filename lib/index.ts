@@ -49,6 +49,10 @@ export type {
 } from './tflite/schema.js';
 export { tensorTypeName, builtinOperatorName } from './tflite/names.js';
 
+// NumPy .npy files (calibration data, inputs and outputs of `litequant run`).
+export { readNpy, readNpyFile, openNpy, writeNpy, writeNpyFile, createNpyWriter, NpyFile, NpyWriter } from './npy.js';
+export type { NpyArray, NpyData, NpyDtype } from './npy.js';
+
 // Native kernels and the machine.
 export { capabilities, selectIsa } from './native/index.js';
 export type { Capabilities, CpuFeatureFlags, IsaPath } from './native/index.js';
@@ -58,3 +62,20 @@ export type { AffineParams, Int8Range } from './native/quantize.js';
 // The runtime (in progress: see lib/runtime/NOTES.md for the ops it runs so far).
 export { loadModel, Session } from './runtime/session.js';
 export type { LoadModelOptions, SessionStep, SessionDtype, SessionTensorInfo, TensorData } from './runtime/session.js';
+
+// Post-training quantization: quantize(model, { mode, calibration, ... }).
+export { quantize } from './quantize/quantize.js';
+export type {
+  QuantizeOptions,
+  QuantizeResult,
+  QuantizeReport,
+  QuantizeMode,
+  CalibrationMethod,
+  CalibrationSample,
+  CalibrationTensor,
+  IoType,
+  ProgressEvent,
+  Diagnostic,
+  TensorReport,
+  OpReport,
+} from './quantize/types.js';

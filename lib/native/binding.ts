@@ -88,6 +88,31 @@ export interface Qs8ConvInfo {
   readonly kernel: string;
 }
 
+export interface ElementwiseBinaryHandle {
+  readonly __elementwiseBinary: never;
+}
+
+/** activation always; the scales and zero points for int8 only. */
+export interface ElementwiseBinaryParams {
+  activation: 'none' | 'relu' | 'relu-n1-to-1' | 'relu6';
+  aScale?: number;
+  aZeroPoint?: number;
+  bScale?: number;
+  bZeroPoint?: number;
+  outputScale?: number;
+  outputZeroPoint?: number;
+}
+
+export interface ElementwiseBinaryInfo {
+  readonly dtype: 'int8' | 'float32';
+  readonly outputShape: number[];
+  readonly outputSize: number;
+  readonly aSize: number;
+  readonly bSize: number;
+  readonly kernel: string;
+  readonly path: IsaPath;
+}
+
 export interface NativeBinding {
   capabilities(): NativeCapabilities;
   selectIsa(isa: string): IsaPath;
@@ -100,6 +125,15 @@ export interface NativeBinding {
   ): Qs8ConvHandle;
   qs8ConvRun(handle: Qs8ConvHandle, input: Int8Array, output: Int8Array, threads: number): void;
   qs8ConvInfo(handle: Qs8ConvHandle): Qs8ConvInfo;
+  elementwiseBinaryCreate(
+    dtype: 'int8' | 'float32',
+    op: 'add' | 'sub' | 'mul',
+    aShape: readonly number[],
+    bShape: readonly number[],
+    params: ElementwiseBinaryParams,
+  ): ElementwiseBinaryHandle;
+  elementwiseBinaryRun(handle: ElementwiseBinaryHandle, a: Int8Array | Float32Array, b: Int8Array | Float32Array, output: Int8Array | Float32Array): void;
+  elementwiseBinaryInfo(handle: ElementwiseBinaryHandle): ElementwiseBinaryInfo;
   qs8GemmPack(
     weights: Int8Array,
     n: number,

@@ -28,7 +28,7 @@ export interface ModeOutput {
 
 const MODES: readonly QuantizeMode[] = ['dynamic', 'int8', 'int16x8', 'float16', 'weight-only'];
 const METHODS: readonly CalibrationMethod[] = ['minmax', 'ema', 'percentile', 'entropy', 'mse'];
-const IO_TYPES: readonly IoType[] = ['float', 'int8', 'uint8'];
+const IO_TYPES: readonly IoType[] = ['float', 'int8', 'uint8', 'int16'];
 
 function oneOf<T extends string>(value: unknown, allowed: readonly T[], name: string, fallback: T): T {
   if (value === undefined) return fallback;
@@ -62,6 +62,10 @@ export function resolveOptions(options: QuantizeOptions): ResolvedOptions {
     if (typeof value !== 'boolean') throw expected('a boolean', name, value);
     return value;
   };
+  const io = oneOf(options.io, IO_TYPES, 'options.io', 'float');
+  if ((mode === 'int8' && io === 'int16') || (mode === 'int16x8' && (io === 'int8' || io === 'uint8'))) {
+    throw expected(mode === 'int8' ? "'float', 'int8' or 'uint8' with mode 'int8'" : "'float' or 'int16' with mode 'int16x8'", 'options.io', io);
+  }
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw expected('an AbortSignal', 'options.signal', options.signal);
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw expected('a function', 'options.onProgress', options.onProgress);
   return {
@@ -69,7 +73,7 @@ export function resolveOptions(options: QuantizeOptions): ResolvedOptions {
     calibration,
     method: oneOf(options.method, METHODS, 'options.method', 'minmax'),
     perChannel: bool(options.perChannel, 'options.perChannel', true),
-    io: oneOf(options.io, IO_TYPES, 'options.io', 'float'),
+    io,
     exclude,
     strict: bool(options.strict, 'options.strict', false),
     minWeightElements: numberIn(options.minWeightElements, 'options.minWeightElements', 1024, (v) => Number.isInteger(v) && v >= 0, 'an integer >= 0'),

@@ -5,11 +5,19 @@ import type { TensorData } from '../runtime/plan.js';
 
 export type QuantizeMode = 'dynamic' | 'int8' | 'int16x8' | 'float16' | 'weight-only';
 export type CalibrationMethod = 'minmax' | 'ema' | 'percentile' | 'entropy' | 'mse';
-/** The model's input/output type after full-integer quantization. */
-export type IoType = 'float' | 'int8' | 'uint8';
+/** The model's input/output type after full-integer quantization ('int16' with mode 'int16x8'). */
+export type IoType = 'float' | 'int8' | 'uint8' | 'int16';
 
-/** One calibration sample: one typed array per model input (a bare array for one input). */
-export type CalibrationSample = readonly TensorData[] | TensorData;
+/**
+ * One input's values in a calibration sample: a Float32Array for a float32 input (a Float64Array
+ * or an array of numbers is converted; integer typed arrays are refused: scale them to the values
+ * the model expects first), exactly the input's typed-array kind otherwise. A dynamic-batch (-1)
+ * input takes any whole number of rows (the same for every input).
+ */
+export type CalibrationTensor = TensorData | Float64Array | readonly number[];
+
+/** One calibration sample: one array per model input (a bare array for a one-input model). */
+export type CalibrationSample = readonly CalibrationTensor[] | CalibrationTensor;
 
 export interface ProgressEvent {
   readonly phase: 'calibrate' | 'quantize' | 'write';
@@ -26,7 +34,10 @@ export interface QuantizeOptions {
   readonly method?: CalibrationMethod;
   /** Per-channel weights for CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED. Default true. */
   readonly perChannel?: boolean;
-  /** int8/int16x8: the model's input and output type. Default 'float' (QUANTIZE/DEQUANTIZE at the edges). */
+  /**
+   * int8/int16x8: the model's input and output type. Default 'float' (QUANTIZE/DEQUANTIZE at the
+   * edges); 'int8' or 'uint8' with mode 'int8', 'int16' with mode 'int16x8'.
+   */
   readonly io?: IoType;
   /**
    * Ops to leave in float: an op name ('SOFTMAX'), an operator index (number), or a RegExp
@@ -37,11 +48,17 @@ export interface QuantizeOptions {
   readonly strict?: boolean;
   /** dynamic / weight-only: weights with fewer elements stay float. Default 1024 (TFLite's). */
   readonly minWeightElements?: number;
-  /** 'percentile' method: the percentile of |x| kept. Default 99.99. */
+  /**
+   * 'percentile' method: the percentile kept on each side of zero (max = that percentile of the
+   * values >= 0, min = minus that percentile of |x| over the values < 0). Default 99.99.
+   */
   readonly percentile?: number;
   /** 'ema' method: weight of the running range (0..1). Default 0.9. */
   readonly emaDecay?: number;
-  /** Histogram bins of the percentile/entropy/mse methods. Default 2048. */
+  /**
+   * Histogram resolution of the percentile/entropy/mse methods: the observed range of a tensor
+   * spans between `bins` and 2 x bins bins (16 x bins bytes per tensor). Default 2048.
+   */
   readonly bins?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (event: ProgressEvent) => void;

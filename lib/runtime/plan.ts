@@ -11,7 +11,7 @@ import { BuiltinOperator } from '../tflite/schema.js';
 import { copyInto, type Compiled } from './ops/context.js';
 import { OP_COMPILERS } from './ops/index.js';
 import { planMemory } from './memory-plan.js';
-import { byteSize, elementCount, isConstantTensor, planTensor, runShape, typeName, viewOf, type PlanTensor, type TensorData } from './tensors.js';
+import { allocate, byteSize, elementCount, isConstantTensor, planTensor, runShape, typeName, viewOf, type PlanTensor, type TensorData } from './tensors.js';
 
 export type { PlanTensor, TensorData } from './tensors.js';
 
@@ -64,11 +64,24 @@ export function compilePlan(graph: Graph, options: PlanOptions = {}): Plan {
   const batch = options.batch ?? null;
   const shapes = subgraph.tensors.map((t) => runShape(t, batch));
   const constant = subgraph.tensors.map((t, i) => isConstantTensor(graph, t, produced.has(i)));
+  // A DEQUANTIZE of a constant (float16 and weight-only models) runs once, here: its output is a
+  // constant too (outside the arena), so the layer that reads it packs float weights.
+  const folded = new Set<number>();
+  subgraph.operators.forEach((op, index) => {
+    const input = op.inputs[0] ?? -1;
+    const output = op.outputs[0] ?? -1;
+    if (graph.operatorCodes[op.opcodeIndex]?.builtinCode === BuiltinOperator.DEQUANTIZE && constant[input] === true && output >= 0) {
+      folded.add(index);
+      constant[output] = true;
+    }
+  });
+  const foldedOutputs = new Set([...folded].map((i) => subgraph.operators[i]!.outputs[0]!));
   const bytes = subgraph.tensors.map((t, i) => byteSize(t.type, shapes[i]!, `tensor ${i} (${t.name}) of subgraph 0`));
   const memory = planMemory(subgraph, bytes, constant);
   const arena = new ArrayBuffer(memory.arenaBytes);
   const tensors: PlanTensor[] = subgraph.tensors.map((t, index) => {
     const shape = shapes[index]!;
+    if (foldedOutputs.has(index)) return { ...planTensor(graph, t, index, shape, allocate(t.type, elementCount(shape), `tensor ${index}`)), constant: true };
     const storage = constant[index] === true ? null : viewOf(t.type, arena, Math.max(0, memory.offsets[index]!), elementCount(shape), `tensor ${index}`);
     return planTensor(graph, t, index, shape, storage);
   });
@@ -106,6 +119,14 @@ export function compilePlan(graph: Graph, options: PlanOptions = {}): Plan {
         index,
         `Operator ${index} of subgraph 0 is ${name} with ${dtypes}: the runtime has no implementation for this op with these types`,
       );
+    }
+    if (folded.has(index)) {
+      try {
+        step.run();
+      } catch (error) {
+        throw withContext(error, index, where);
+      }
+      return { index, op: name, impl: `${step.impl}, folded at load`, run: () => {}, outputs: outs };
     }
     return { index, op: name, impl: step.impl, run: step.run, outputs: outs };
   });

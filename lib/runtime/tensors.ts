@@ -23,6 +23,8 @@ export interface PlanTensor {
   /** Every scale (per-channel weights have one per channel); [] when not quantized. */
   readonly scales: readonly number[];
   readonly zeroPoints: readonly number[];
+  /** The channel axis of per-channel scales (0 when per tensor). */
+  readonly quantizedDimension: number;
 }
 
 const TYPE_NAMES: ReadonlyMap<number, string> = new Map(
@@ -41,6 +43,8 @@ const ARRAY_OF_TYPE: Partial<Record<TensorType, new (length: number) => TensorDa
   [TensorType.UINT8]: Uint8Array,
   [TensorType.BOOL]: Uint8Array,
   [TensorType.INT64]: BigInt64Array,
+  // IEEE binary16 bit patterns (float16 weights: only DEQUANTIZE reads them).
+  [TensorType.FLOAT16]: Int16Array,
 };
 
 type ArrayKind = (new (length: number) => TensorData) & (new (buffer: ArrayBuffer, offset: number, length: number) => TensorData) & {
@@ -112,5 +116,6 @@ export function planTensor(graph: Graph, t: Tensor, index: number, shape: number
   const scales = q?.scale ?? [];
   const zeroPoints = q?.zeroPoint ?? [];
   const shapeSignature = t.shapeSignature ?? t.shape;
-  return { index, name: t.name, type: t.type, shape, shapeSignature, data, constant, quantization, scales, zeroPoints };
+  const quantizedDimension = q?.quantizedDimension ?? 0;
+  return { index, name: t.name, type: t.type, shape, shapeSignature, data, constant, quantization, scales, zeroPoints, quantizedDimension };
 }

@@ -33,6 +33,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("qs8ConvPack", Napi::Function::New(env, Qs8ConvPack, "qs8ConvPack"));
   exports.Set("qs8ConvRun", Napi::Function::New(env, Qs8ConvRun, "qs8ConvRun"));
   exports.Set("qs8ConvInfo", Napi::Function::New(env, Qs8ConvInfo, "qs8ConvInfo"));
+  exports.Set("elementwiseBinaryCreate", Napi::Function::New(env, ElementwiseBinaryCreate, "elementwiseBinaryCreate"));
+  exports.Set("elementwiseBinaryRun", Napi::Function::New(env, ElementwiseBinaryRun, "elementwiseBinaryRun"));
+  exports.Set("elementwiseBinaryInfo", Napi::Function::New(env, ElementwiseBinaryInfo, "elementwiseBinaryInfo"));
   return exports;
 }
 

@@ -32,5 +32,8 @@ Napi::Value HybridConv2dBinding(const Napi::CallbackInfo& info);
 Napi::Value Qs8ConvPack(const Napi::CallbackInfo& info);
 Napi::Value Qs8ConvRun(const Napi::CallbackInfo& info);
 Napi::Value Qs8ConvInfo(const Napi::CallbackInfo& info);
+Napi::Value ElementwiseBinaryCreate(const Napi::CallbackInfo& info);
+Napi::Value ElementwiseBinaryRun(const Napi::CallbackInfo& info);
+Napi::Value ElementwiseBinaryInfo(const Napi::CallbackInfo& info);
 
 }  // namespace litequant

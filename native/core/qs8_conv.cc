@@ -1,8 +1,11 @@
 // int8 CONV_2D and DEPTHWISE_CONV_2D (qs8_conv.h): parameter checks, the reference loops
 // (geometry from conv_geometry.h), and the fast paths:
-//   CONV_2D:    1x1 convolutions read the input directly as the GEMM's A matrix (row stride =
-//               stride_w * C); everything else goes through im2col tiles (padding filled with
-//               the input zero point) into Qs8Gemm, one tile per thread at a time.
+//   CONV_2D:    on paths with an indirect GEMM (qs8_igemm.h: AVX2), the input is widened once
+//               per call into an int16 image bordered with the input zero point and the kernels
+//               read every tap from it in place (1x1 kernels: only the pixels read). Elsewhere
+//               1x1 convolutions read the input directly as the GEMM's A matrix (row stride =
+//               stride_w * C) and the rest goes through im2col tiles (padding filled with the
+//               input zero point) into Qs8Gemm, one tile per thread at a time.
 //   DEPTHWISE:  the qs8_dwconv kernels of the packed path over one output row at a time, through
 //               an indirection buffer (padded taps point at a row of the input zero point).
 #include "litequant/qs8_conv.h"
@@ -15,6 +18,8 @@
 #include <vector>
 
 #include "litequant/qs8_dwconv.h"
+#include "litequant/qs8_gemm_kernels.h"
+#include "litequant/qs8_igemm.h"
 #include "litequant/thread_pool.h"
 
 namespace litequant {
@@ -175,8 +180,17 @@ class Qs8PackedConv {
   Qs8ConvParams params;
   Conv2dGeometry geometry;
   Path path = Path::kReference;
-  // CONV_2D
+  // CONV_2D through im2col + GEMM
   std::shared_ptr<const Qs8PackedWeights> gemm;
+  // CONV_2D through the indirect GEMM (when igemm is set)
+  const Qs8IgemmConfig* igemm = nullptr;
+  const Qs8IgemmKernel* igemm_kernel = nullptr;
+  std::unique_ptr<AlignedBytes> igemm_w;   // int16 tiles [runs][run / 2][NR][2]
+  std::vector<int32_t> igemm_init;         // per column, padded to whole tiles
+  std::vector<ptrdiff_t> igemm_offsets;    // per run of taps, in int16 elements of the image
+  size_t igemm_run = 0;                    // int16 values per run: a kernel row or one tap
+  bool igemm_sampled = false;              // 1x1: the image holds only the pixels read
+  size_t image_h = 0, image_w = 0;         // image pixels per batch item
   // DEPTHWISE_CONV_2D
   const Qs8DwconvKernels* dwconv = nullptr;
   std::unique_ptr<AlignedBytes> dwconv_packed;
@@ -275,7 +289,9 @@ const Qs8ConvParams& Qs8PackedConvParams(const Qs8PackedConv& conv) { return con
 ConvKind Qs8PackedConvKind(const Qs8PackedConv& conv) { return conv.kind; }
 Path Qs8PackedConvPath(const Qs8PackedConv& conv) { return conv.path; }
 const char* Qs8PackedConvKernelName(const Qs8PackedConv& conv) {
-  if (conv.kind == ConvKind::kConv2D) return Qs8PackedKernelName(*conv.gemm);
+  if (conv.kind == ConvKind::kConv2D) {
+    return conv.igemm != nullptr ? conv.igemm_kernel->name : Qs8PackedKernelName(*conv.gemm);
+  }
   const bool is_3x3 = conv.params.kernel_height == 3 && conv.params.kernel_width == 3;
   return is_3x3 ? conv.dwconv->name_3x3 : conv.dwconv->name;
 }
@@ -510,19 +526,133 @@ void Qs8Depthwise(const Qs8PackedConv& conv, const int8_t* input, int8_t* output
 // ---------------------------------------------------------------------------------------------
 // CONV_2D.
 
-std::shared_ptr<const Qs8PackedConv> PackQs8Conv2D(const Qs8ConvParams& params,
-                                                   const int8_t* weights, const int32_t* bias) {
+namespace {
+
+// Above this many int16 values (32 MiB) the widened image, kept per calling thread, would cost
+// more memory than the im2col tiles (~64 KiB) are worth saving.
+constexpr size_t kMaxIgemmImage = size_t{1} << 24;
+
+// The image the indirect GEMM reads: rows/columns of the zero-point-bordered input that the
+// output pixels reach, or (1x1 kernels) just the pixels read.
+void IgemmImageShape(const Qs8ConvParams& p, const Conv2dGeometry& g, bool* sampled, size_t* h,
+                     size_t* w) {
+  *sampled = p.kernel_height == 1 && p.kernel_width == 1;
+  if (*sampled) {
+    *h = g.out_h;
+    *w = g.out_w;
+    return;
+  }
+  *h = (g.out_h - 1) * p.stride_height + DilatedKernelSize(p.kernel_height, p.dilation_height);
+  *w = (g.out_w - 1) * p.stride_width + DilatedKernelSize(p.kernel_width, p.dilation_width);
+}
+
+void PackIgemm(const Qs8IgemmConfig* config, const int8_t* weights, const int32_t* bias,
+               Qs8PackedConv* conv) {
+  const Qs8ConvParams& p = conv->params;
+  const size_t n = p.output_channels;
+  const size_t c = p.input_channels;
+  const size_t taps = p.kernel_height * p.kernel_width;
+  conv->igemm = config;
+  conv->igemm_kernel = n <= config->narrow.nr ? &config->narrow : &config->wide;
+  conv->path = config->path;
+  IgemmImageShape(p, conv->geometry, &conv->igemm_sampled, &conv->image_h, &conv->image_w);
+  // Without horizontal dilation a kernel row's taps are KW neighbouring pixels of the image:
+  // one run of KW * C values (OHWI's (kx, c) order), so the kernels loop over KH runs instead
+  // of KH * KW short ones. Runs are rounded up to whole pairs; the extra value read (the next
+  // pixel's first channel, or the image's slack) meets a zero weight.
+  const bool merge_row = p.dilation_width == 1;
+  const size_t length = merge_row ? p.kernel_width * c : c;  // real values per run
+  const size_t run = (length + 1) & ~size_t{1};
+  const size_t runs = merge_row ? p.kernel_height : taps;
+  conv->igemm_run = run;
+  for (size_t ky = 0; ky < p.kernel_height; ++ky) {
+    for (size_t kx = 0; kx < (merge_row ? 1 : p.kernel_width); ++kx) {
+      conv->igemm_offsets.push_back(static_cast<ptrdiff_t>(
+          (ky * p.dilation_height * conv->image_w + kx * p.dilation_width) * c));
+    }
+  }
+  const size_t nr = conv->igemm_kernel->nr;
+  const size_t tiles = (n + nr - 1) / nr;
+  const size_t tile_values = runs * run * nr;
+  conv->igemm_w = std::make_unique<AlignedBytes>(tiles * tile_values * sizeof(int16_t));
+  auto* w = reinterpret_cast<int16_t*>(conv->igemm_w->data());
+  conv->igemm_init.assign(tiles * nr, 0);
+  for (size_t tile = 0; tile < tiles; ++tile) {
+    for (size_t t = 0; t < runs; ++t) {
+      for (size_t k2 = 0; k2 < run; k2 += 2) {
+        for (size_t j = 0; j < nr; ++j) {
+          const size_t o = tile * nr + j;
+          for (size_t r = 0; r < 2; ++r) {
+            const size_t k = k2 + r;
+            *w++ = o < n && k < length ? weights[o * taps * c + t * length + k] : 0;
+          }
+        }
+      }
+    }
+  }
+  // bias - zp * sum(w), in wrapping unsigned arithmetic like the kernels' sums.
+  for (size_t o = 0; o < n; ++o) {
+    uint32_t sum = 0;
+    for (size_t k = 0; k < taps * c; ++k) {
+      sum += static_cast<uint32_t>(int32_t{weights[o * taps * c + k]});
+    }
+    const uint32_t b = bias != nullptr ? static_cast<uint32_t>(bias[o]) : 0u;
+    conv->igemm_init[o] =
+        static_cast<int32_t>(b - static_cast<uint32_t>(p.input_zero_point) * sum);
+  }
+}
+
+std::shared_ptr<Qs8PackedConv> NewConv2D(const Qs8ConvParams& params) {
   const std::string why = CheckQs8ConvParams(params, ConvKind::kConv2D);
   if (!why.empty()) throw std::invalid_argument(why);
   auto conv = std::make_shared<Qs8PackedConv>();
   conv->kind = ConvKind::kConv2D;
   conv->params = params;
   conv->geometry = ComputeQs8ConvGeometry(params);
+  return conv;
+}
+
+}  // namespace
+
+std::shared_ptr<const Qs8PackedConv> PackQs8Conv2DWithIgemm(const Qs8IgemmConfig* config,
+                                                            const Qs8ConvParams& params,
+                                                            const int8_t* weights,
+                                                            const int32_t* bias) {
+  auto conv = NewConv2D(params);
+  PackIgemm(config, weights, bias, conv.get());
+  return conv;
+}
+
+std::shared_ptr<const Qs8PackedConv> PackQs8Conv2D(const Qs8ConvParams& params,
+                                                   const int8_t* weights, const int32_t* bias) {
+  auto conv = NewConv2D(params);
+  const Qs8GemmConfig* gemm_config = Qs8GemmConfigFor(SelectedPath());
+  const Qs8IgemmConfig* igemm = gemm_config != nullptr ? Qs8IgemmConfigFor(gemm_config->path)
+                                                       : nullptr;
+  if (igemm != nullptr) {
+    bool sampled;
+    size_t h, w;
+    IgemmImageShape(params, conv->geometry, &sampled, &h, &w);
+    const size_t c = params.input_channels;
+    if (static_cast<double>(params.batch) * h * w * c <= static_cast<double>(kMaxIgemmImage)) {
+      PackIgemm(igemm, weights, bias, conv.get());
+      return conv;
+    }
+  }
   // OHWI is the GEMM's [N, K] weight layout with K = KH * KW * I, in im2col's order.
   const size_t k = params.kernel_height * params.kernel_width * params.input_channels;
   conv->gemm = PackQs8Gemm(weights, params.output_channels, k, bias, params.input_zero_point);
   conv->path = Qs8PackedPath(*conv->gemm);
   return conv;
+}
+
+const Qs8IgemmConfig* Qs8IgemmConfigFor(Path path) {
+  switch (path) {
+#ifdef LITEQUANT_BUILT_AVX2
+    case Path::kAvx2: return &kQs8IgemmAvx2;
+#endif
+    default: return nullptr;
+  }
 }
 
 namespace {
@@ -567,6 +697,133 @@ void Im2ColRows(const Qs8ConvParams& p, const Conv2dGeometry& g, const int8_t* i
   }
 }
 
+// Output pixels per indirect-GEMM call (a multiple of the kernels' 5 and 8 rows): the kernels
+// set their epilogue up once per call, and the pointer array lives on the stack.
+constexpr size_t kIgemmBlock = 120;
+
+// Per-thread image for the indirect GEMM; grows, never shrinks. Workers of a pool read the
+// calling thread's image (ParallelFor returns only when they are done). A run rounded up to a
+// whole pair may read one value past the image: the slack (zero-initialized, or an earlier
+// image's values) meets a zero weight.
+int16_t* IgemmImage(size_t values) {
+  constexpr size_t kSlack = 16;
+  thread_local std::unique_ptr<AlignedBytes> buffer;
+  thread_local size_t capacity = 0;
+  if (capacity < values + kSlack) {
+    buffer = std::make_unique<AlignedBytes>((values + kSlack) * sizeof(int16_t));
+    capacity = values + kSlack;
+  }
+  return reinterpret_cast<int16_t*>(buffer->data());
+}
+
+// Widens the input into the image: zero-point borders around the rows and columns read, or
+// (1x1) the pixels read, one after the other.
+void FillIgemmImage(const Qs8PackedConv& conv, const int8_t* input, int16_t* image,
+                    ThreadPool* pool) {
+  const Qs8ConvParams& p = conv.params;
+  const Conv2dGeometry& g = conv.geometry;
+  const size_t c = p.input_channels;
+  const size_t row_values = conv.image_w * c;
+  const Qs8IgemmConvertFn convert = conv.igemm->convert;
+  const auto zp = static_cast<int16_t>(p.input_zero_point);
+  const size_t rows = p.batch * conv.image_h;
+  RunParallel(pool, rows, GrainFor(row_values), [&](size_t begin, size_t end) {
+    for (size_t row = begin; row < end; ++row) {
+      const size_t b = row / conv.image_h;
+      const size_t r = row % conv.image_h;
+      int16_t* dst = image + row * row_values;
+      const int8_t* src_image = input + b * p.input_height * p.input_width * c;
+      if (conv.igemm_sampled) {
+        const int8_t* src = src_image + r * p.stride_height * p.input_width * c;
+        convert(conv.image_w, c, src, p.stride_width * c, dst);
+        continue;
+      }
+      const auto iy = static_cast<int64_t>(r) - static_cast<int64_t>(g.pad_top);
+      if (iy < 0 || iy >= static_cast<int64_t>(p.input_height)) {
+        std::fill_n(dst, row_values, zp);
+        continue;
+      }
+      const size_t left = std::min(g.pad_left, conv.image_w);
+      const size_t inside = std::min(p.input_width, conv.image_w - left);
+      std::fill_n(dst, left * c, zp);
+      convert(inside, c, src_image + static_cast<size_t>(iy) * p.input_width * c, c,
+              dst + left * c);
+      std::fill_n(dst + (left + inside) * c, (conv.image_w - left - inside) * c, zp);
+    }
+  });
+}
+
+void RunIgemm(const Qs8PackedConv& conv, const int8_t* input, int8_t* output, ThreadPool* pool) {
+  const Qs8ConvParams& p = conv.params;
+  const Conv2dGeometry& g = conv.geometry;
+  const size_t n = p.output_channels;
+  const size_t c = p.input_channels;
+  const size_t runs = conv.igemm_offsets.size();
+  const size_t run = conv.igemm_run;
+  int16_t* image = IgemmImage(p.batch * conv.image_h * conv.image_w * c);
+  FillIgemmImage(conv, input, image, pool);
+
+  const Qs8IgemmKernel& kernel = *conv.igemm_kernel;
+  const size_t nr = kernel.nr;
+  const size_t pixels = p.batch * g.out_h * g.out_w;
+  const size_t blocks = (pixels + kIgemmBlock - 1) / kIgemmBlock;
+  const size_t tiles = (n + nr - 1) / nr;
+  const size_t tile_values = runs * run * nr;
+  const auto* w = reinterpret_cast<const int16_t*>(conv.igemm_w->data());
+  const Qs8Requant& rq = p.requant;
+  Qs8GemmEpilogue base;
+  base.mode = rq.mode;
+  base.per_channel = rq.mode == RequantMode::kFp32 ? rq.scale.size() > 1 : rq.multiplier.size() > 1;
+  base.scale = rq.scale.empty() ? nullptr : rq.scale.data();
+  base.multiplier = rq.multiplier.empty() ? nullptr : rq.multiplier.data();
+  base.output_zero_point = rq.output_zero_point;
+  base.qmin = rq.qmin;
+  base.qmax = rq.qmax;
+  const size_t per_image = g.out_h * g.out_w;
+  const size_t image_values = conv.image_h * conv.image_w * c;
+  const size_t step_h = conv.igemm_sampled ? 1 : p.stride_height;
+  const size_t step_w = conv.igemm_sampled ? 1 : p.stride_width;
+
+  RunParallel(pool, blocks, GrainFor(kIgemmBlock * n * runs * run), [&](size_t begin,
+                                                                        size_t end) {
+    const int16_t* a[kIgemmBlock];
+    for (size_t tile = 0; tile < tiles; ++tile) {
+      const size_t n0 = tile * nr;
+      const size_t nc = std::min(nr, n - n0);
+      Qs8GemmEpilogue ep = base;
+      if (ep.per_channel) {
+        if (ep.scale != nullptr) ep.scale += n0;
+        if (ep.multiplier != nullptr) ep.multiplier += n0;
+      }
+      // The first pixel's coordinates, then stepped one pixel at a time (no divisions).
+      const size_t first = begin * kIgemmBlock;
+      const size_t b = first / per_image;
+      size_t oy = (first % per_image) / g.out_w;
+      size_t ox = first % g.out_w;
+      const int16_t* row = image + b * image_values + oy * step_h * conv.image_w * c;
+      const size_t next_row = step_h * conv.image_w * c;
+      const size_t next_image = image_values - g.out_h * next_row;
+      for (size_t block = begin; block < end; ++block) {
+        const size_t p0 = block * kIgemmBlock;
+        const size_t m = std::min(kIgemmBlock, pixels - p0);
+        for (size_t i = 0; i < m; ++i) {
+          a[i] = row + ox * step_w * c;
+          if (++ox == g.out_w) {
+            ox = 0;
+            row += next_row;
+            if (++oy == g.out_h) {
+              oy = 0;
+              row += next_image;
+            }
+          }
+        }
+        kernel.igemm(m, nc, runs, run, a, conv.igemm_offsets.data(), w + tile * tile_values,
+                     conv.igemm_init.data() + n0, output + p0 * n + n0, n, ep);
+      }
+    }
+  });
+}
+
 // im2col tile height: about 64 KiB of A per tile (stays in L2 next to the packed weights),
 // a multiple of 16 rows.
 size_t Im2ColTileRows(size_t k) {
@@ -587,6 +844,10 @@ void Qs8Conv2D(const Qs8PackedConv& conv, const int8_t* input, int8_t* output, T
   const size_t k = p.kernel_height * p.kernel_width * c;
   const size_t pixels = p.batch * g.out_h * g.out_w;
   if (pixels == 0) return;
+  if (conv.igemm != nullptr) {
+    RunIgemm(conv, input, output, pool);
+    return;
+  }
 
   if (p.kernel_height == 1 && p.kernel_width == 1) {
     // A 1x1 kernel never pads (TFLite's rules give zero total padding), so output pixel

@@ -250,7 +250,7 @@ t.test('the layer reports TFLite geometry', async (t) => {
   t.equal(layer.padTop, 0); // total 1: the odd row goes after
   t.equal(layer.padLeft, 1);
   t.equal(layer.kind, 'conv2d');
-  t.match(layer.kernel, /qs8_gemm/);
+  t.match(layer.kernel, /qs8_i?gemm/); // im2col + GEMM, or the indirect GEMM (AVX2)
   const dw = packInt8DepthwiseConv2d(new Int8Array(9 * 8), null, {
     inputShape: [1, 4, 4, 4],
     filterShape: [1, 3, 3, 8],

@@ -10,7 +10,7 @@ import { callNative, capabilities, native, selectIsa } from '../../lib/native/in
 import { hybridBatchMatMul, hybridConv2d, hybridFullyConnected } from '../../lib/native/hybrid.js';
 import { readModel } from '../../lib/tflite/read.js';
 import { ActivationFunctionType, TensorType } from '../../lib/tflite/schema.js';
-import { readNpy } from '../fixtures/npy.js';
+import { readNpy } from '../../lib/npy.js';
 import { sharedPath, sharedSkip } from '../fixtures/shared.js';
 
 const f = Math.fround;

@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { ByteBuffer } from 'flatbuffers';
 import t from 'tap';
 
-import { readNpy, writeNpy } from '../fixtures/npy.js';
-import type { NpyArray } from '../fixtures/npy.js';
+import { readNpy, writeNpy } from '../../lib/npy.js';
+import type { NpyArray } from '../../lib/npy.js';
 import { OracleError, loadOracle, runOracle, tensorValues } from '../fixtures/oracle.js';
 import type { OracleTensor } from '../fixtures/oracle.js';
 import { sharedPath, sharedSkip } from '../fixtures/shared.js';
@@ -39,7 +39,7 @@ t.test('npy: round trip of every dtype, header aligned to 64 bytes', async (t) =
     const bytes = writeNpy(array);
     t.equal(bytes.length % 64, array.data.byteLength % 64, `${array.dtype}: data starts on a 64-byte boundary`);
     const back = readNpy(bytes);
-    t.same([back.dtype, back.shape, Array.from(back.data)], [array.dtype, array.shape, Array.from(array.data)], array.dtype);
+    t.same([back.dtype, back.shape, Array.from(back.data as ArrayLike<unknown>)], [array.dtype, array.shape, Array.from(array.data)], array.dtype);
   }
   t.throws(() => readNpy(new Uint8Array(20)), /magic/);
 });

@@ -2,9 +2,18 @@
 // it does not support; compilePlan turns that into an error naming the op.
 import { BuiltinOperator } from '../../tflite/schema.js';
 import type { OpCompiler } from './context.js';
-import { compileConcatenation, compilePadTranspose, compileReshape } from './data-movement.js';
-import { compileBinary, compileDequantize, compileQuantize, compileRelu, compileSigmoidTanh } from './elementwise.js';
+import { compileConcatenation, compileGather, compilePadTranspose, compileReshape, compileSelectV2, compileSlice } from './data-movement.js';
+import {
+  compileBinary,
+  compileDequantize,
+  compileQuantize,
+  compileRelu,
+  compileRsqrt,
+  compileSigmoidTanh,
+  compileSquaredDifference,
+} from './elementwise.js';
 import { compileConvolution, compileFullyConnected } from './linear.js';
+import { compileBatchMatMul } from './matmul.js';
 import { compileMean, compilePool2D, compileSoftmax } from './reduction.js';
 
 export type { Compiled, OpCompiler, OpContext } from './context.js';
@@ -33,4 +42,11 @@ export const OP_COMPILERS: ReadonlyMap<number, OpCompiler> = new Map<number, OpC
   [BuiltinOperator.PAD, compilePadTranspose],
   [BuiltinOperator.TRANSPOSE, compilePadTranspose],
   [BuiltinOperator.CONCATENATION, compileConcatenation],
+  [BuiltinOperator.PADV2, compilePadTranspose],
+  [BuiltinOperator.SLICE, compileSlice],
+  [BuiltinOperator.GATHER, compileGather],
+  [BuiltinOperator.SELECT_V2, compileSelectV2],
+  [BuiltinOperator.SQUARED_DIFFERENCE, compileSquaredDifference],
+  [BuiltinOperator.RSQRT, compileRsqrt],
+  [BuiltinOperator.BATCH_MATMUL, compileBatchMatMul],
 ]);

@@ -76,7 +76,9 @@ size_t Qs8ConvWeightSize(const Qs8ConvParams& params, ConvKind kind);
 class Qs8PackedConv;  // defined in core; opaque to callers
 
 // Throw std::invalid_argument with CheckQs8ConvParams' message when params are invalid.
-// CONV_2D weights: OHWI; the weights go through PackQs8Gemm (im2col + GEMM at run time).
+// CONV_2D weights: OHWI. Paths with an indirect GEMM (qs8_igemm.h: AVX2) widen them to int16
+// tiles read against an int16 copy of the input (kept per calling thread, up to 32 MiB);
+// the others go through PackQs8Gemm (im2col + GEMM at run time).
 std::shared_ptr<const Qs8PackedConv> PackQs8Conv2D(const Qs8ConvParams& params,
                                                    const int8_t* weights, const int32_t* bias);
 // DEPTHWISE_CONV_2D weights: [1, KH, KW, C * M].
@@ -86,7 +88,8 @@ std::shared_ptr<const Qs8PackedConv> PackQs8Depthwise(const Qs8ConvParams& param
 const Qs8ConvParams& Qs8PackedConvParams(const Qs8PackedConv& conv);
 ConvKind Qs8PackedConvKind(const Qs8PackedConv& conv);
 Path Qs8PackedConvPath(const Qs8PackedConv& conv);
-// The micro-kernel that runs ("qs8_gemm_6x16c2__avx2", "qs8_dwconv_9p16c__avx2", ...).
+// The micro-kernel that runs ("qs8_igemm_5x16c2__avx2", "qs8_gemm_4x16c4__neondot",
+// "qs8_dwconv_9p16c__avx2", ...).
 const char* Qs8PackedConvKernelName(const Qs8PackedConv& conv);
 
 // NHWC int8 input [batch, H, W, C] -> NHWC int8 output [batch, OH, OW, O]; the buffers must not
