@@ -141,11 +141,9 @@ function checkExclude(graph: Graph, entries: readonly (string | number | RegExp)
     let matched = false;
     for (let i = 0; i < count && !matched; i++) matched = isExcluded(editor, i, one);
     if (!matched) {
-      found.push({
-        level: 'warning',
-        code: 'exclude-unmatched',
-        message: `--exclude ${entry instanceof RegExp ? String(entry) : entry} matches no operator of the model${typeof entry === 'string' ? ` (its ops: ${[...new Set(editor.operators.map((_, i) => editor.opName(i)))].join(', ')})` : ''}`,
-      });
+      const ops = [...new Set(editor.operators.map((_, i) => editor.opName(i)))].join(', ');
+      const hint = typeof entry === 'string' ? ` (its ops: ${ops})` : '';
+      found.push({ level: 'warning', code: 'exclude-unmatched', message: `--exclude ${String(entry)} matches no operator of the model${hint}` });
     }
   }
   return found;
@@ -251,9 +249,8 @@ export function opQuantized(how: string): boolean {
 function formatResult(input: string, output: string, graph: Graph, result: QuantizeResult, data: InputData | null, options: QuantizeOptions): string {
   const { report, diagnostics } = result;
   const ratio = report.sizeAfter > 0 ? report.sizeBefore / report.sizeAfter : 0;
-  const lines = [
-    `${input} -> ${output}: ${report.mode}, ${kb(report.sizeBefore)} -> ${kb(report.sizeAfter)} (${ratio.toFixed(2)}x smaller) in ${(report.elapsedMs / 1000).toFixed(2)} s`,
-  ];
+  const change = ratio >= 1 ? `${ratio.toFixed(2)}x smaller` : `${(1 / ratio).toFixed(2)}x larger`;
+  const lines = [`${input} -> ${output}: ${report.mode}, ${kb(report.sizeBefore)} -> ${kb(report.sizeAfter)} (${change}) in ${(report.elapsedMs / 1000).toFixed(2)} s`];
   const cal = report.calibration;
   if (cal !== null && data !== null) {
     lines.push(`  calibration  ${cal.samples} sample${cal.samples === 1 ? '' : 's'}, method ${cal.method}, ${cal.ms.toFixed(0)} ms`);
@@ -293,7 +290,8 @@ export async function quantizeCommand(modelPath: string | undefined, opts: Quant
   const method = oneOf(opts.method, CALIBRATION_METHODS, '--method');
   const io = oneOf(opts.io, IO_TYPES, '--io');
   checkApplicable(mode, opts, io);
-  const samplesWanted = parseIntOption(opts.samples, '--samples', Number.MAX_SAFE_INTEGER, 1, Number.MAX_SAFE_INTEGER);
+  const samplesWanted = opts.samples === undefined ? Infinity : Number(opts.samples);
+  if (opts.samples !== undefined && (!/^\s*\d+\s*$/.test(opts.samples) || !(samplesWanted >= 1))) throw expected('a positive integer', '--samples', opts.samples);
   const minWeightElements = opts.minWeightElements === undefined ? undefined : parseIntOption(opts.minWeightElements, '--min-weight-elements', 1024, 0, 2 ** 31 - 1);
   const scale = parseNumberList(opts.inputScale, '--input-scale');
   const offset = parseNumberList(opts.inputOffset, '--input-offset');
@@ -324,7 +322,7 @@ export async function quantizeCommand(modelPath: string | undefined, opts: Quant
       const paths = opts.calibration.flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
       data = openInputData(paths, modelInputs(graph), { ...(scale && { scale }), ...(offset && { offset }), option: '--calibration' });
       const count = Math.min(samplesWanted, data.samples);
-      if (opts.samples !== undefined && samplesWanted > data.samples) {
+      if (samplesWanted !== Infinity && samplesWanted > data.samples) {
         notes.push({ level: 'info', code: 'fewer-samples', message: `--samples ${samplesWanted}: the calibration data has ${data.samples}, all used` });
       }
       calibration = npySamples(data, count);
@@ -357,11 +355,10 @@ export async function quantizeCommand(modelPath: string | undefined, opts: Quant
     file.write(result.model);
     file.commit();
     const diagnostics = [...notes, ...result.diagnostics].sort((a, b) => Number(b.level === 'warning') - Number(a.level === 'warning'));
-    const shown = { ...result, diagnostics };
     if (opts.json === true) {
       process.stdout.write(`${JSON.stringify({ input: modelPath, output: outputPath, report: result.report, diagnostics }, null, 2)}\n`);
     } else {
-      process.stdout.write(formatResult(modelPath, outputPath, graph, shown, data, { ...options, ...(minWeightElements !== undefined && { minWeightElements }) }));
+      process.stdout.write(formatResult(modelPath, outputPath, graph, { ...result, diagnostics }, data, options));
     }
   } catch (error) {
     progress?.stop();
