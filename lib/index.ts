@@ -63,6 +63,11 @@ export type { AffineParams, Int8Range } from './native/quantize.js';
 export { loadModel, Session } from './runtime/session.js';
 export type { LoadModelOptions, SessionStep, SessionDtype, SessionTensorInfo, TensorData } from './runtime/session.js';
 
+// TensorFlow.js Layers models to .tflite: fromTfjs('model.json' | tf.LayersModel).
+export { fromTfjs, tfjsToGraph, UnsupportedLayerError } from './tfjs/convert.js';
+export type { TfjsModelInput, UnsupportedLayer } from './tfjs/convert.js';
+export type { TfjsLayersModelLike, TfjsModelArtifacts, TfjsWeightSpec } from './tfjs/artifacts.js';
+
 // Post-training quantization: quantize(model, { mode, calibration, ... }).
 export { quantize } from './quantize/quantize.js';
 export type {

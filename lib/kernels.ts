@@ -13,6 +13,6 @@ export {
   conv2d,
   depthwiseConv2d,
 } from './native/f32.js';
-export { int16FullyConnected, int16Conv2d, int16DepthwiseConv2d } from './native/int16.js';
-export { hybridFullyConnected, hybridBatchMatMul, hybridConv2d } from './native/hybrid.js';
+export { packInt16FullyConnected, packInt16Conv2d, packInt16DepthwiseConv2d } from './native/int16.js';
+export { packHybridFullyConnected, packHybridBatchMatMul, packHybridConv2d } from './native/hybrid.js';
 export { minMax, histogram, float32ToFloat16, float16ToFloat32 } from './native/tensor-utils.js';

@@ -6,6 +6,7 @@ import { LitequantError } from '../errors.js';
 import { summarize } from '../ir/summary.js';
 import { capabilities } from '../native/index.js';
 import { BENCH_HELP, benchCommand, type BenchCommandOptions } from './bench.js';
+import { CONVERT_HELP, convertCommand, type ConvertCommandOptions } from './convert.js';
 import { formatSummary } from './inspect.js';
 import { readModelFile } from './model-file.js';
 import { QUANTIZE_HELP, quantizeCommand, type QuantizeCommandOptions } from './quantize.js';
@@ -62,7 +63,7 @@ const collect = (value: string, previous: string[] | undefined): string[] => [..
 program
   .command('quantize')
   .description('quantize a float model: int8, int16x8 (calibrated on .npy data), dynamic, float16 or weight-only')
-  .argument('[model]', 'the float .tflite file')
+  .argument('[model]', 'the float .tflite file, or a TensorFlow.js model.json (converted first)')
   .option('-o, --output <file>', 'where the quantized .tflite goes (written atomically)')
   .option('--mode <mode>', 'int8 | int16x8 | dynamic | float16 | weight-only')
   .option('--calibration <files>', 'int8/int16x8: .npy files of representative inputs, one per model input (comma-separated, or repeated)', collect)
@@ -95,6 +96,15 @@ program
   .option('--json', 'print a machine-readable summary')
   .addHelpText('after', RUN_HELP)
   .action((model: string, opts: RunCommandOptions) => runCommand(model, opts));
+
+program
+  .command('convert')
+  .description('convert a TensorFlow.js Layers model (model.json + weight files) to a float .tflite')
+  .argument('<model>', 'model.json (or its directory)')
+  .requiredOption('-o, --output <file>', 'where the .tflite goes (written atomically)')
+  .option('--json', 'print a machine-readable summary')
+  .addHelpText('after', CONVERT_HELP)
+  .action((model: string, opts: ConvertCommandOptions) => convertCommand(model, opts));
 
 program
   .command('bench')

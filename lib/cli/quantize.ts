@@ -27,7 +27,7 @@ import { describeTensor, type SessionTensorInfo } from '../runtime/session-info.
 import type { TensorData } from '../runtime/plan.js';
 import { elementCount, planTensor, runShape } from '../runtime/tensors.js';
 import { describeFeed, openInputData, parseNumberList, type InputData } from './input-data.js';
-import { readModelFile } from './model-file.js';
+import { readModelArgument } from './convert.js';
 import { parseIntOption } from './run.js';
 
 export const QUANTIZE_MODES: readonly QuantizeMode[] = ['int8', 'int16x8', 'dynamic', 'float16', 'weight-only'];
@@ -298,7 +298,7 @@ export async function quantizeCommand(modelPath: string | undefined, opts: Quant
   const exclude = parseExclude(opts.exclude ?? []);
   const outputPath = opts.output;
 
-  const { bytes, graph } = readModelFile(modelPath);
+  const { bytes, graph } = await readModelArgument(modelPath); // a .tflite, or a TensorFlow.js model.json converted
   const notes = checkExclude(graph, exclude);
   let data: InputData | null = null;
   let file: AtomicFile | null = null;

@@ -183,53 +183,24 @@ export interface NativeBinding {
   ): void;
   f32ToF16(input: Float32Array, output: Uint16Array, threads: number): void;
   f16ToF32(input: Uint16Array, output: Float32Array, threads: number): void;
-  qs16FullyConnected(
-    input: Int16Array,
+  qs16Pack(
+    kind: 'fully-connected' | 'conv2d' | 'depthwise',
     weights: Int8Array,
     bias: BigInt64Array | null,
     weightScales: Float32Array,
-    output: Int16Array,
-    params: Qs16FullyConnectedParams,
-  ): void;
-  qs16Conv2d(
-    input: Int16Array,
-    filter: Int8Array,
-    bias: BigInt64Array | null,
-    weightScales: Float32Array,
-    output: Int16Array,
-    params: Qs16Conv2dParams,
-  ): [number, number];
-  qs16DepthwiseConv2d(
-    input: Int16Array,
-    filter: Int8Array,
-    bias: BigInt64Array | null,
-    weightScales: Float32Array,
-    output: Int16Array,
-    params: Qs16DepthwiseConv2dParams,
-  ): [number, number];
-  hybridFullyConnected(
-    input: Float32Array,
+    params: Qs16PackParams,
+  ): Qs16Handle;
+  qs16Run(handle: Qs16Handle, input: Int16Array, output: Int16Array, threads: number): void;
+  qs16Info(handle: Qs16Handle): PackedLayerInfo;
+  hybridPack(
+    kind: 'fully-connected' | 'batch-matmul' | 'conv2d',
     weights: Int8Array,
     weightScales: Float32Array,
     bias: Float32Array | null,
-    output: Float32Array,
-    params: HybridFullyConnectedParams,
-  ): void;
-  hybridBatchMatMul(
-    input: Float32Array,
-    weights: Int8Array,
-    weightScales: Float32Array,
-    output: Float32Array,
-    params: HybridBatchMatMulParams,
-  ): void;
-  hybridConv2d(
-    input: Float32Array,
-    filter: Int8Array,
-    weightScales: Float32Array,
-    bias: Float32Array | null,
-    output: Float32Array,
-    params: HybridConv2dParams,
-  ): [number, number];
+    params: HybridPackParams,
+  ): HybridHandle;
+  hybridRun(handle: HybridHandle, input: Float32Array, output: Float32Array, threads: number): void;
+  hybridInfo(handle: HybridHandle): PackedLayerInfo;
   quantizeInt8(
     input: Float32Array,
     output: Int8Array,
@@ -250,40 +221,6 @@ export interface NativeBinding {
     channels: number,
     inner: number,
   ): void;
-}
-
-/** Parameters of qs16FullyConnected (native/addon/qs16_binding.cc). */
-export interface Qs16FullyConnectedParams {
-  readonly batch: number;
-  readonly inputSize: number;
-  readonly units: number;
-  readonly inputScale: number;
-  readonly outputScale: number;
-  readonly requantization: 'fixed-point' | 'double';
-  readonly qmin: number;
-  readonly qmax: number;
-  readonly threads?: number;
-}
-
-/** Parameters of qs16Conv2d (native/addon/qs16_binding.cc). */
-export interface Qs16Conv2dParams {
-  readonly batch: number;
-  readonly inputHeight: number;
-  readonly inputWidth: number;
-  readonly inputChannels: number;
-  readonly outputChannels: number;
-  readonly filterHeight: number;
-  readonly filterWidth: number;
-  readonly strideHeight: number;
-  readonly strideWidth: number;
-  readonly dilationHeight: number;
-  readonly dilationWidth: number;
-  readonly padding: 'same' | 'valid';
-  readonly inputScale: number;
-  readonly outputScale: number;
-  readonly qmin: number;
-  readonly qmax: number;
-  readonly threads?: number;
 }
 
 /** An opaque packed-weights handle and the path it was packed for (native/addon/f32_binding.cc). */
@@ -341,33 +278,22 @@ export interface F32MinMaxResult {
   readonly hasInfinity: boolean;
 }
 
-/** Parameters of hybridFullyConnected (native/addon/hybrid_binding.cc). */
-export interface HybridFullyConnectedParams {
-  readonly batch: number;
-  readonly inputSize: number;
-  readonly units: number;
-  readonly asymmetric: boolean;
-  readonly activationMin: number;
-  readonly activationMax: number;
-  readonly threads?: number;
+/** A packed hybrid layer (native/addon/hybrid_binding.cc); opaque. */
+export interface HybridHandle {
+  readonly __hybridHandle: never;
 }
 
-/** Parameters of hybridBatchMatMul (native/addon/hybrid_binding.cc). */
-export interface HybridBatchMatMulParams {
-  readonly rows: number;
-  readonly inputSize: number;
-  readonly units: number;
-  readonly asymmetric: boolean;
-  readonly threads?: number;
+/** A packed int16x8 layer (native/addon/qs16_binding.cc); opaque. */
+export interface Qs16Handle {
+  readonly __qs16Handle: never;
 }
 
-/** Parameters of hybridConv2d (native/addon/hybrid_binding.cc). */
-export interface HybridConv2dParams {
+/** The geometry of a packed CONV_2D / DEPTHWISE_CONV_2D (NHWC, TFLite's padding rules). */
+export interface PackedConvParams {
   readonly batch: number;
   readonly inputHeight: number;
   readonly inputWidth: number;
   readonly inputChannels: number;
-  readonly outputChannels: number;
   readonly filterHeight: number;
   readonly filterWidth: number;
   readonly strideHeight: number;
@@ -375,28 +301,40 @@ export interface HybridConv2dParams {
   readonly dilationHeight: number;
   readonly dilationWidth: number;
   readonly padding: 'same' | 'valid';
-  readonly activationMin: number;
-  readonly activationMax: number;
-  readonly threads?: number;
 }
 
-/** Parameters of qs16DepthwiseConv2d (native/addon/qs16_binding.cc). */
-export interface Qs16DepthwiseConv2dParams {
-  readonly batch: number;
-  readonly inputHeight: number;
-  readonly inputWidth: number;
-  readonly inputChannels: number;
-  readonly depthMultiplier: number;
-  readonly filterHeight: number;
-  readonly filterWidth: number;
-  readonly strideHeight: number;
-  readonly strideWidth: number;
-  readonly dilationHeight: number;
-  readonly dilationWidth: number;
-  readonly padding: 'same' | 'valid';
+/**
+ * hybridPack's params: 'fully-connected' and 'batch-matmul' take inputSize, units and
+ * asymmetric; 'conv2d' takes the geometry and outputChannels; 'fully-connected' and 'conv2d'
+ * take the float clamp.
+ */
+export type HybridPackParams =
+  | { readonly inputSize: number; readonly units: number; readonly asymmetric: boolean; readonly activationMin?: number; readonly activationMax?: number }
+  | (PackedConvParams & { readonly outputChannels: number; readonly activationMin: number; readonly activationMax: number });
+
+/** qs16Pack's params: the scales and int16 clamp, plus the layer's shape. */
+export type Qs16PackParams = {
   readonly inputScale: number;
   readonly outputScale: number;
   readonly qmin: number;
   readonly qmax: number;
-  readonly threads?: number;
+} & (
+  | { readonly inputSize: number; readonly units: number; readonly requantization: 'fixed-point' | 'double' }
+  | (PackedConvParams & { readonly outputChannels: number })
+  | (PackedConvParams & { readonly depthMultiplier: number })
+);
+
+/** hybridInfo / qs16Info: 0 for the sizes a row kind leaves to the caller. */
+export interface PackedLayerInfo {
+  readonly kind: string;
+  /** Output channels. */
+  readonly units: number;
+  /** The GEMM's reduction length (taps per channel for a depthwise layer). */
+  readonly inputSize: number;
+  readonly outputHeight: number;
+  readonly outputWidth: number;
+  readonly inputLength: number;
+  readonly outputLength: number;
+  readonly path: IsaPath;
+  readonly kernel: string;
 }

@@ -4,7 +4,13 @@
 // gives the same bits; against TFLite the outputs agree to float rounding (see
 // native/include/litequant/hybrid.h for the exact rules and native/test/hybrid_test.cc for the
 // tolerance against unquantized float math).
+//
+// A layer is packed once (weights for the int8 GEMM of the instruction-set path selected at that
+// moment, column sums, scales, bias, options); run() is the hot call: it checks its arrays and
+// writes into `output` when one is given (no JS allocation; the native side uses
+// small scratch buffers).
 import { InvalidArgumentError, expected } from '../errors.js';
+import type { HybridHandle, HybridPackParams, IsaPath } from './binding.js';
 import { callNative } from './index.js';
 import {
   type ConvPadding,
@@ -25,7 +31,7 @@ export type { ConvPadding, FusedActivation } from './layer-params.js';
 interface CommonOptions {
   /** One weight scale, or one per output channel (the weights' zero point is 0). */
   readonly weightScale: number | ArrayLike<number>;
-  /** Threads to split the work over (1..256). Default 1. */
+  /** Threads each run() splits its work over (1..256). Default 1. */
   readonly threads?: number;
 }
 
@@ -37,8 +43,6 @@ export interface HybridFullyConnectedOptions extends CommonOptions {
 }
 
 export interface HybridBatchMatMulOptions extends CommonOptions {
-  /** [..., rows, inputSize] of the float left-hand side (every batch dimension is flattened). */
-  readonly inputShape: readonly number[];
   /** The constant int8 right-hand side's shape: [inputSize, units], or [units, inputSize] with adjY. */
   readonly rhsShape: readonly [number, number];
   readonly adjY?: boolean;
@@ -56,9 +60,33 @@ export interface HybridConv2dOptions extends CommonOptions {
   readonly activation?: FusedActivation;
 }
 
-export interface HybridResult {
-  readonly output: Float32Array;
-  readonly shape: number[];
+/**
+ * A packed hybrid FULLY_CONNECTED or BATCH_MATMUL (constant right-hand side): rows of inputSize
+ * floats in, rows of units floats out.
+ */
+export interface HybridGemmLayer {
+  readonly kind: 'fully-connected' | 'batch-matmul';
+  readonly units: number;
+  readonly inputSize: number;
+  /** The instruction-set path and int8 GEMM micro-kernel the layer was packed for. */
+  readonly path: IsaPath;
+  readonly kernel: string;
+  /**
+   * input holds any number of rows of inputSize (every batch dimension flattened); the result
+   * (or `output`, when given: exactly rows * units values) holds the rows of units.
+   */
+  run(input: Float32Array, output?: Float32Array): Float32Array;
+}
+
+/** A packed hybrid CONV_2D for one input shape. */
+export interface HybridConv2dLayer {
+  readonly inputShape: readonly [number, number, number, number];
+  /** [batch, outputHeight, outputWidth, outputChannels]. */
+  readonly outputShape: readonly [number, number, number, number];
+  readonly path: IsaPath;
+  readonly kernel: string;
+  /** NHWC input of inputShape in; the NHWC output (or `output`, when given, filled). */
+  run(input: Float32Array, output?: Float32Array): Float32Array;
 }
 
 function checkOptions(options: unknown): asserts options is CommonOptions {
@@ -80,18 +108,61 @@ function checkBias(bias: unknown, channels: number): Float32Array | null {
   return bias;
 }
 
+function checkOutput(output: unknown, length: number): Float32Array {
+  if (output === undefined) return new Float32Array(length);
+  if (!(output instanceof Float32Array)) throw expected('a Float32Array', 'output', output);
+  if (output.length !== length) {
+    throw new InvalidArgumentError(`Expected ${length} values for output but received ${output.length}`);
+  }
+  return output;
+}
+
+function pack(
+  kind: 'fully-connected' | 'batch-matmul' | 'conv2d',
+  weights: Int8Array,
+  weightScales: Float32Array,
+  bias: Float32Array | null,
+  params: HybridPackParams,
+): HybridHandle {
+  return callNative((b) => b.hybridPack(kind, weights, weightScales, bias, params));
+}
+
+function gemmLayer(
+  kind: 'fully-connected' | 'batch-matmul',
+  handle: HybridHandle,
+  threads: number,
+): HybridGemmLayer {
+  const info = callNative((b) => b.hybridInfo(handle));
+  const { units, inputSize } = info;
+  return {
+    kind,
+    units,
+    inputSize,
+    path: info.path,
+    kernel: info.kernel,
+    run(input: Float32Array, output?: Float32Array): Float32Array {
+      if (!(input instanceof Float32Array)) throw expected('a Float32Array', 'input', input);
+      const rows = input.length / inputSize;
+      if (!Number.isInteger(rows)) {
+        throw new InvalidArgumentError(`Expected input of rows * ${inputSize} values but received ${input.length}`);
+      }
+      const y = checkOutput(output, rows * units);
+      callNative((b) => b.hybridRun(handle, input, y, threads));
+      return y;
+    },
+  };
+}
+
 /**
- * FULLY_CONNECTED with int8 weights [units, inputSize] and float input rows of inputSize:
- * output[b][n] = act(bias[n] + float(acc - offset_b * colsum[n]) * s_b * s_w[n]).
+ * Packs a FULLY_CONNECTED with int8 weights [units, inputSize]; run() takes float rows of
+ * inputSize: output[b][n] = act(bias[n] + float(acc - offset_b * colsum[n]) * s_b * s_w[n]).
  */
-export function hybridFullyConnected(
-  input: Float32Array,
+export function packHybridFullyConnected(
   weights: Int8Array,
   bias: Float32Array | null,
   units: number,
   options: HybridFullyConnectedOptions,
-): Float32Array {
-  if (!(input instanceof Float32Array)) throw expected('a Float32Array', 'input', input);
+): HybridGemmLayer {
   if (!(weights instanceof Int8Array)) throw expected('an Int8Array', 'weights', weights);
   if (!Number.isInteger(units) || units < 1) throw expected('a positive integer', 'units', units);
   checkOptions(options);
@@ -101,44 +172,28 @@ export function hybridFullyConnected(
     );
   }
   const inputSize = weights.length / units;
-  if (input.length % inputSize !== 0) {
-    throw new InvalidArgumentError(`Expected input of batch * ${inputSize} values but received ${input.length}`);
-  }
-  const batch = input.length / inputSize;
   const checkedBias = checkBias(bias, units);
   const weightScales = checkScales(options.weightScale, 'weightScale', units);
   const asymmetric = checkBool(options.asymmetricQuantizeInputs, 'asymmetricQuantizeInputs');
   const [activationMin, activationMax] = floatActivationRange(checkActivation(options.activation));
   const threads = checkThreads(options.threads);
-  const output = new Float32Array(batch * units);
-  callNative((b) =>
-    b.hybridFullyConnected(input, weights, weightScales, checkedBias, output, {
-      batch,
-      inputSize,
-      units,
-      asymmetric,
-      activationMin,
-      activationMax,
-      threads,
-    }),
-  );
-  return output;
+  const handle = pack('fully-connected', weights, weightScales, checkedBias, {
+    inputSize,
+    units,
+    asymmetric,
+    activationMin,
+    activationMax,
+  });
+  return gemmLayer('fully-connected', handle, threads);
 }
 
-/** BATCH_MATMUL of a float left-hand side by a constant int8 right-hand side (TFLite hybrid). */
-export function hybridBatchMatMul(
-  input: Float32Array,
-  rhs: Int8Array,
-  options: HybridBatchMatMulOptions,
-): HybridResult {
-  if (!(input instanceof Float32Array)) throw expected('a Float32Array', 'input', input);
+/**
+ * Packs a BATCH_MATMUL of a float left-hand side by a constant int8 right-hand side (TFLite
+ * hybrid, no bias or activation); run() takes the left-hand side's rows of inputSize.
+ */
+export function packHybridBatchMatMul(rhs: Int8Array, options: HybridBatchMatMulOptions): HybridGemmLayer {
   if (!(rhs instanceof Int8Array)) throw expected('an Int8Array', 'rhs', rhs);
   checkOptions(options);
-  const inputShape = options.inputShape;
-  if (!Array.isArray(inputShape) || inputShape.length < 2) {
-    throw expected('an array of at least 2 dimensions', 'inputShape', inputShape);
-  }
-  checkShape(inputShape, 'inputShape', inputShape.length);
   const [r0, r1] = checkShape(options.rhsShape, 'rhsShape', 2) as [number, number];
   const adjY = checkBool(options.adjY, 'adjY');
   const [inputSize, units] = adjY ? [r1, r0] : [r0, r1];
@@ -146,17 +201,6 @@ export function hybridBatchMatMul(
   if (rhs.length !== inputSize * units) {
     throw new InvalidArgumentError(
       `Expected ${inputSize * units} rhs values for rhsShape [${r0}, ${r1}] but received ${rhs.length}`,
-    );
-  }
-  if (inputShape[inputShape.length - 1] !== inputSize) {
-    throw new InvalidArgumentError(
-      `Expected the input's last dimension (${inputShape[inputShape.length - 1]}) to equal the rhs inner size (${inputSize})`,
-    );
-  }
-  const rows = inputShape.slice(0, -1).reduce((a, d) => a * d, 1);
-  if (input.length !== rows * inputSize) {
-    throw new InvalidArgumentError(
-      `Expected ${rows * inputSize} input values for inputShape [${inputShape.join(', ')}] but received ${input.length}`,
     );
   }
   const weightScales = checkScales(options.weightScale, 'weightScale', units);
@@ -170,27 +214,21 @@ export function hybridBatchMatMul(
       for (let n = 0; n < units; n++) weights[n * inputSize + kk] = rhs[kk * units + n]!;
     }
   }
-  const output = new Float32Array(rows * units);
-  callNative((b) =>
-    b.hybridBatchMatMul(input, weights, weightScales, output, { rows, inputSize, units, asymmetric, threads }),
-  );
-  return { output, shape: [...inputShape.slice(0, -1), units] };
+  const handle = pack('batch-matmul', weights, weightScales, null, { inputSize, units, asymmetric });
+  return gemmLayer('batch-matmul', handle, threads);
 }
 
-/** CONV_2D with a float NHWC input and an int8 OHWI filter (TFLite's hybrid convolution). */
-export function hybridConv2d(
-  input: Float32Array,
+/** Packs a CONV_2D with a float NHWC input and an int8 OHWI filter (TFLite's hybrid convolution). */
+export function packHybridConv2d(
   filter: Int8Array,
   bias: Float32Array | null,
   options: HybridConv2dOptions,
-): HybridResult {
-  if (!(input instanceof Float32Array)) throw expected('a Float32Array', 'input', input);
+): HybridConv2dLayer {
   if (!(filter instanceof Int8Array)) throw expected('an Int8Array', 'filter', filter);
   checkOptions(options);
   const { batch, height, width, channels, outC, kh, kw } = checkConv2dShapes(
     options.inputShape,
     options.filterShape,
-    input.length,
     filter.length,
   );
   const padding = checkPadding(options.padding);
@@ -201,25 +239,40 @@ export function hybridConv2d(
   const weightScales = checkScales(options.weightScale, 'weightScale', outC);
   const [activationMin, activationMax] = floatActivationRange(checkActivation(options.activation));
   const threads = checkThreads(options.threads);
-  const output = new Float32Array(batch * geometry.outputHeight * geometry.outputWidth * outC);
-  callNative((b) =>
-    b.hybridConv2d(input, filter, weightScales, checkedBias, output, {
-      batch,
-      inputHeight: height,
-      inputWidth: width,
-      inputChannels: channels,
-      outputChannels: outC,
-      filterHeight: kh,
-      filterWidth: kw,
-      strideHeight: stride[0],
-      strideWidth: stride[1],
-      dilationHeight: dilation[0],
-      dilationWidth: dilation[1],
-      padding,
-      activationMin,
-      activationMax,
-      threads,
-    }),
-  );
-  return { output, shape: [batch, geometry.outputHeight, geometry.outputWidth, outC] };
+  const handle = pack('conv2d', filter, weightScales, checkedBias, {
+    batch,
+    inputHeight: height,
+    inputWidth: width,
+    inputChannels: channels,
+    outputChannels: outC,
+    filterHeight: kh,
+    filterWidth: kw,
+    strideHeight: stride[0],
+    strideWidth: stride[1],
+    dilationHeight: dilation[0],
+    dilationWidth: dilation[1],
+    padding,
+    activationMin,
+    activationMax,
+  });
+  const info = callNative((b) => b.hybridInfo(handle));
+  const inputShape = [batch, height, width, channels] as const;
+  const { inputLength, outputLength } = info;
+  return {
+    inputShape,
+    outputShape: [batch, geometry.outputHeight, geometry.outputWidth, outC],
+    path: info.path,
+    kernel: info.kernel,
+    run(input: Float32Array, output?: Float32Array): Float32Array {
+      if (!(input instanceof Float32Array)) throw expected('a Float32Array', 'input', input);
+      if (input.length !== inputLength) {
+        throw new InvalidArgumentError(
+          `Expected ${inputLength} input values for inputShape [${inputShape.join(', ')}] but received ${input.length}`,
+        );
+      }
+      const y = checkOutput(output, outputLength);
+      callNative((b) => b.hybridRun(handle, input, y, threads));
+      return y;
+    },
+  };
 }

@@ -1,7 +1,13 @@
 // int16x8 layers on the native kernels (TFLite's 16x8 quantization): int16 activations with
 // zero point 0, int8 weights (per tensor or per output channel, zero point 0), int64 bias,
 // exact int64 sums and TFLite's requantization, so outputs equal the TFLite runtime's bit for bit.
+//
+// A layer is packed once (weights for the int16x8 GEMM of the instruction-set path selected at
+// that moment, bias, requantization, geometry); run() is the hot call: it checks its arrays and
+// writes into `output` when one is given (no JS allocation; the native side uses
+// small scratch buffers).
 import { InvalidArgumentError, expected } from '../errors.js';
+import type { IsaPath, Qs16Handle, Qs16PackParams } from './binding.js';
 import { callNative } from './index.js';
 import {
   type Conv2dGeometry,
@@ -41,7 +47,7 @@ interface CommonOptions {
   readonly outputScale: number;
   /** The fused activation, applied as TFLite's quantized clamp. Default 'none'. */
   readonly activation?: FusedActivation;
-  /** Threads to split the work over (1..256). Default 1. */
+  /** Threads each run() splits its work over (1..256). Default 1. */
   readonly threads?: number;
 }
 
@@ -72,10 +78,31 @@ export interface Int16DepthwiseConv2dOptions extends CommonOptions {
   readonly dilation?: readonly [number, number];
 }
 
-export interface Int16Conv2dResult {
-  readonly output: Int16Array;
+/** A packed int16x8 FULLY_CONNECTED: rows of inputSize int16 values in, rows of units out. */
+export interface Int16FullyConnectedLayer {
+  readonly units: number;
+  readonly inputSize: number;
+  /** The instruction-set path and micro-kernel the layer was packed for. */
+  readonly path: IsaPath;
+  readonly kernel: string;
+  /**
+   * input holds any number of rows of inputSize; the result (or `output`, when given: exactly
+   * rows * units values) holds the rows of units.
+   */
+  run(input: Int16Array, output?: Int16Array): Int16Array;
+}
+
+/** A packed int16x8 CONV_2D or DEPTHWISE_CONV_2D for one input shape. */
+export interface Int16ConvLayer {
+  readonly kind: 'conv2d' | 'depthwise';
+  readonly inputShape: readonly [number, number, number, number];
   /** [batch, outputHeight, outputWidth, outputChannels]. */
-  readonly shape: [number, number, number, number];
+  readonly outputShape: readonly [number, number, number, number];
+  /** DEPTHWISE_CONV_2D has no SIMD kernel: 'reference' and 'qs16_dwconv__scalar'. */
+  readonly path: IsaPath;
+  readonly kernel: string;
+  /** NHWC input of inputShape in; the NHWC output (or `output`, when given, filled). */
+  run(input: Int16Array, output?: Int16Array): Int16Array;
 }
 
 const MAX_ABS_BIAS = 2n ** 46n;
@@ -141,18 +168,36 @@ function nativeWindow(w: ConvWindow) {
   };
 }
 
+function checkOutput(output: unknown, length: number): Int16Array {
+  if (output === undefined) return new Int16Array(length);
+  if (!(output instanceof Int16Array)) throw expected('an Int16Array', 'output', output);
+  if (output.length !== length) {
+    throw new InvalidArgumentError(`Expected ${length} values for output but received ${output.length}`);
+  }
+  return output;
+}
+
+function pack(
+  kind: 'fully-connected' | 'conv2d' | 'depthwise',
+  weights: Int8Array,
+  bias: BigInt64Array | null,
+  weightScales: Float32Array,
+  params: Qs16PackParams,
+): Qs16Handle {
+  return callNative((b) => b.qs16Pack(kind, weights, bias, weightScales, params));
+}
+
 /**
- * FULLY_CONNECTED int16x8: output[b][n] = requantize(sum_k input[b][k] * weights[n][k] + bias[n]).
- * `weights` is [units, inputSize] (TFLite's layout); the input holds batch rows of inputSize.
+ * Packs a FULLY_CONNECTED int16x8 with `weights` [units, inputSize] (TFLite's layout); run()
+ * takes int16 rows of inputSize: output[b][n] = requantize(sum_k input[b][k] * weights[n][k] +
+ * bias[n]).
  */
-export function int16FullyConnected(
-  input: Int16Array,
+export function packInt16FullyConnected(
   weights: Int8Array,
   bias: BigInt64Array | null,
   units: number,
   options: Int16FullyConnectedOptions,
-): Int16Array {
-  if (!(input instanceof Int16Array)) throw expected('an Int16Array', 'input', input);
+): Int16FullyConnectedLayer {
   if (!(weights instanceof Int8Array)) throw expected('an Int8Array', 'weights', weights);
   if (!Number.isInteger(units) || units < 1) throw expected('a positive integer', 'units', units);
   checkOptions(options);
@@ -162,80 +207,110 @@ export function int16FullyConnected(
     );
   }
   const inputSize = weights.length / units;
-  if (input.length % inputSize !== 0) {
-    throw new InvalidArgumentError(
-      `Expected input of batch * ${inputSize} values but received ${input.length}`,
-    );
-  }
-  const batch = input.length / inputSize;
   const checkedBias = checkBias(bias, units);
   const requantization = options.requantization ?? 'double';
   if (requantization !== 'fixed-point' && requantization !== 'double') {
     throw expected("'fixed-point' or 'double'", 'requantization', requantization);
   }
-  const { weightScales, ...quantization } = checkQuantization(options, units);
-  const output = new Int16Array(batch * units);
-  callNative((b) =>
-    b.qs16FullyConnected(input, weights, checkedBias, weightScales, output, {
-      batch,
-      inputSize,
-      units,
-      requantization,
-      ...quantization,
-    }),
-  );
-  return output;
+  const { weightScales, threads, inputScale, outputScale, qmin, qmax } = checkQuantization(options, units);
+  const handle = pack('fully-connected', weights, checkedBias, weightScales, {
+    inputSize,
+    units,
+    requantization,
+    inputScale,
+    outputScale,
+    qmin,
+    qmax,
+  });
+  const info = callNative((b) => b.qs16Info(handle));
+  return {
+    units,
+    inputSize,
+    path: info.path,
+    kernel: info.kernel,
+    run(input: Int16Array, output?: Int16Array): Int16Array {
+      if (!(input instanceof Int16Array)) throw expected('an Int16Array', 'input', input);
+      const rows = input.length / inputSize;
+      if (!Number.isInteger(rows)) {
+        throw new InvalidArgumentError(`Expected input of rows * ${inputSize} values but received ${input.length}`);
+      }
+      const y = checkOutput(output, rows * units);
+      callNative((b) => b.qs16Run(handle, input, y, threads));
+      return y;
+    },
+  };
 }
 
-/** CONV_2D int16x8 with TFLite's padding, stride and dilation rules (NHWC input, OHWI filter). */
-export function int16Conv2d(
-  input: Int16Array,
+function convLayer(
+  kind: 'conv2d' | 'depthwise',
+  handle: Qs16Handle,
+  inputShape: readonly [number, number, number, number],
+  geometry: Conv2dGeometry,
+  outC: number,
+  threads: number,
+): Int16ConvLayer {
+  const info = callNative((b) => b.qs16Info(handle));
+  const { inputLength, outputLength } = info;
+  return {
+    kind,
+    inputShape,
+    outputShape: [inputShape[0], geometry.outputHeight, geometry.outputWidth, outC],
+    path: info.path,
+    kernel: info.kernel,
+    run(input: Int16Array, output?: Int16Array): Int16Array {
+      if (!(input instanceof Int16Array)) throw expected('an Int16Array', 'input', input);
+      if (input.length !== inputLength) {
+        throw new InvalidArgumentError(
+          `Expected ${inputLength} input values for inputShape [${inputShape.join(', ')}] but received ${input.length}`,
+        );
+      }
+      const y = checkOutput(output, outputLength);
+      callNative((b) => b.qs16Run(handle, input, y, threads));
+      return y;
+    },
+  };
+}
+
+/** Packs a CONV_2D int16x8 with TFLite's padding, stride and dilation rules (NHWC input, OHWI filter). */
+export function packInt16Conv2d(
   filter: Int8Array,
   bias: BigInt64Array | null,
   options: Int16Conv2dOptions,
-): Int16Conv2dResult {
-  if (!(input instanceof Int16Array)) throw expected('an Int16Array', 'input', input);
+): Int16ConvLayer {
   if (!(filter instanceof Int8Array)) throw expected('an Int8Array', 'filter', filter);
   checkOptions(options);
   const { batch, height, width, channels, outC, kh, kw } = checkConv2dShapes(
     options.inputShape,
     options.filterShape,
-    input.length,
     filter.length,
   );
   const window = checkWindow(options, height, width, kh, kw);
-  const { geometry } = window;
   const checkedBias = checkBias(bias, outC);
-  const { weightScales, ...quantization } = checkQuantization(options, outC);
-  const output = new Int16Array(batch * geometry.outputHeight * geometry.outputWidth * outC);
-  callNative((b) =>
-    b.qs16Conv2d(input, filter, checkedBias, weightScales, output, {
-      batch,
-      inputHeight: height,
-      inputWidth: width,
-      inputChannels: channels,
-      outputChannels: outC,
-      filterHeight: kh,
-      filterWidth: kw,
-      ...nativeWindow(window),
-      ...quantization,
-    }),
-  );
-  return { output, shape: [batch, geometry.outputHeight, geometry.outputWidth, outC] };
+  const { weightScales, threads, ...quantization } = checkQuantization(options, outC);
+  const handle = pack('conv2d', filter, checkedBias, weightScales, {
+    batch,
+    inputHeight: height,
+    inputWidth: width,
+    inputChannels: channels,
+    outputChannels: outC,
+    filterHeight: kh,
+    filterWidth: kw,
+    ...nativeWindow(window),
+    ...quantization,
+  });
+  return convLayer('conv2d', handle, [batch, height, width, channels], window.geometry, outC, threads);
 }
 
 /**
- * DEPTHWISE_CONV_2D int16x8 (TFLite's DepthwiseConvPerChannel for int16 with int64 bias):
- * output channel c * depthMultiplier + m reads input channel c. The depth multiplier is
+ * Packs a DEPTHWISE_CONV_2D int16x8 (TFLite's DepthwiseConvPerChannel for int16 with int64
+ * bias): output channel c * depthMultiplier + m reads input channel c. The depth multiplier is
  * filterShape[3] / inputShape[3].
  */
-export function int16DepthwiseConv2d(
-  input: Int16Array,
+export function packInt16DepthwiseConv2d(
   filter: Int8Array,
   bias: BigInt64Array | null,
   options: Int16DepthwiseConv2dOptions,
-): Int16Conv2dResult {
-  if (!(input instanceof Int16Array)) throw expected('an Int16Array', 'input', input);
+): Int16ConvLayer {
   if (!(filter instanceof Int8Array)) throw expected('an Int8Array', 'filter', filter);
   checkOptions(options);
   const [batch, height, width, channels] = checkShape(options.inputShape, 'inputShape', 4) as [
@@ -257,33 +332,24 @@ export function int16DepthwiseConv2d(
       `Expected filterShape[3] (${outC}) to be a multiple of the input channels (${channels})`,
     );
   }
-  if (input.length !== batch * height * width * channels) {
-    throw new InvalidArgumentError(
-      `Expected ${batch * height * width * channels} input values for inputShape [${options.inputShape.join(', ')}] but received ${input.length}`,
-    );
-  }
   if (filter.length !== kh * kw * outC) {
     throw new InvalidArgumentError(
       `Expected ${kh * kw * outC} filter values for filterShape [${options.filterShape.join(', ')}] but received ${filter.length}`,
     );
   }
   const window = checkWindow(options, height, width, kh, kw);
-  const { geometry } = window;
   const checkedBias = checkBias(bias, outC);
-  const { weightScales, ...quantization } = checkQuantization(options, outC);
-  const output = new Int16Array(batch * geometry.outputHeight * geometry.outputWidth * outC);
-  callNative((b) =>
-    b.qs16DepthwiseConv2d(input, filter, checkedBias, weightScales, output, {
-      batch,
-      inputHeight: height,
-      inputWidth: width,
-      inputChannels: channels,
-      depthMultiplier: outC / channels,
-      filterHeight: kh,
-      filterWidth: kw,
-      ...nativeWindow(window),
-      ...quantization,
-    }),
-  );
-  return { output, shape: [batch, geometry.outputHeight, geometry.outputWidth, outC] };
+  const { weightScales, threads, ...quantization } = checkQuantization(options, outC);
+  const handle = pack('depthwise', filter, checkedBias, weightScales, {
+    batch,
+    inputHeight: height,
+    inputWidth: width,
+    inputChannels: channels,
+    depthMultiplier: outC / channels,
+    filterHeight: kh,
+    filterWidth: kw,
+    ...nativeWindow(window),
+    ...quantization,
+  });
+  return convLayer('depthwise', handle, [batch, height, width, channels], window.geometry, outC, threads);
 }

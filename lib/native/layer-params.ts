@@ -197,14 +197,9 @@ export interface Conv2dShapes {
 
 /**
  * Checks an NHWC input shape and an OHWI filter shape against each other and against the
- * lengths of the data given for them.
+ * filter's length (layers are packed for an input shape; run() checks the input's length).
  */
-export function checkConv2dShapes(
-  inputShape: unknown,
-  filterShape: unknown,
-  inputLength: number,
-  filterLength: number,
-): Conv2dShapes {
+export function checkConv2dShapes(inputShape: unknown, filterShape: unknown, filterLength: number): Conv2dShapes {
   const [batch, height, width, channels] = checkShape(inputShape, 'inputShape', 4) as [number, number, number, number];
   const [outC, kh, kw, filterC] = checkShape(filterShape, 'filterShape', 4) as [number, number, number, number];
   if (filterC !== channels) {
@@ -217,11 +212,6 @@ export function checkConv2dShapes(
       ...(inputShape as number[]),
       ...(filterShape as number[]),
     ]);
-  }
-  if (inputLength !== batch * height * width * channels) {
-    throw new InvalidArgumentError(
-      `Expected ${batch * height * width * channels} input values for inputShape [${(inputShape as number[]).join(', ')}] but received ${inputLength}`,
-    );
   }
   if (filterLength !== outC * kh * kw * channels) {
     throw new InvalidArgumentError(

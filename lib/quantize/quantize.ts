@@ -1,6 +1,7 @@
 // quantize(model, options): the quantizer's entry point.
 //
-// 1. options validated once (resolveOptions); the model read (bytes) or taken as a Graph;
+// 1. options validated once (resolveOptions); the model read (bytes), taken as a Graph or
+//    converted from a tf.LayersModel (lib/tfjs, fromTfjs);
 //    a model that is already quantized (int8/uint8/int16 tensors, quantization parameters,
 //    DEQUANTIZE ops) is refused.
 // 2. int8 / int16x8: calibration (calibrate.ts) runs the float model over options.calibration.
@@ -20,6 +21,8 @@ import { tensorTypeName } from '../tflite/names.js';
 import { readModel } from '../tflite/read.js';
 import { BuiltinOperator, TensorType } from '../tflite/schema.js';
 import { writeModel } from '../tflite/write.js';
+import { isTfjsLayersModel, type TfjsLayersModelLike } from '../tfjs/artifacts.js';
+import { fromTfjs } from '../tfjs/convert.js';
 import { calibrate } from './calibrate.js';
 import { quantizeDynamic, quantizeFloat16, quantizeWeightOnly } from './float-weights.js';
 import { quantizeFullInteger } from './full-integer.js';
@@ -65,8 +68,8 @@ function loadFailure(error: unknown): Error {
   return new Error(text, { cause: error });
 }
 
-/** Quantizes a float TFLite model (bytes or a Graph) by options.mode. */
-export async function quantize(model: Uint8Array | Graph, options: QuantizeOptions): Promise<QuantizeResult> {
+/** Quantizes a float TFLite model (bytes or a Graph; or a tf.LayersModel, converted first) by options.mode. */
+export async function quantize(model: Uint8Array | Graph | TfjsLayersModelLike, options: QuantizeOptions): Promise<QuantizeResult> {
   const started = performance.now();
   const resolved = resolveOptions(options);
   let graph: Graph;
@@ -75,10 +78,14 @@ export async function quantize(model: Uint8Array | Graph, options: QuantizeOptio
     graph = readModel(model);
     sizeBefore = model.byteLength;
   } else if (model !== null && typeof model === 'object' && Array.isArray((model as Graph).subgraphs)) {
-    graph = model;
+    graph = model as Graph;
     sizeBefore = writeModel(graph).byteLength;
+  } else if (isTfjsLayersModel(model)) {
+    const bytes = await fromTfjs(model);
+    graph = readModel(bytes);
+    sizeBefore = bytes.byteLength;
   } else {
-    throw expected('a Uint8Array (.tflite bytes) or a Graph', 'model', model);
+    throw expected('a Uint8Array (.tflite bytes), a Graph or a tf.LayersModel', 'model', model);
   }
   refuseQuantized(graph);
   checkAborted(resolved);

@@ -98,6 +98,7 @@ export function compilePlan(graph: Graph, options: PlanOptions = {}): Plan {
     const where = `operator ${index} (${name}) of subgraph 0`;
     const ins = op.inputs.map((i) => (i < 0 ? null : tensorAt(i, where)));
     const outs = op.outputs.map((i) => tensorAt(i, where));
+    const intermediates = (op.intermediates ?? []).map((i) => (i < 0 ? null : tensorAt(i, where)));
     const input = ins[0] ?? null;
     const output = outs[0];
     const compiler = OP_COMPILERS.get(code.builtinCode);
@@ -105,7 +106,7 @@ export function compilePlan(graph: Graph, options: PlanOptions = {}): Plan {
     try {
       if (compiler !== undefined && input !== null && output !== undefined) {
         const put = (source: TensorData): void => copyInto(output.data, source, where);
-        step = compiler({ code: code.builtinCode, op, ins, outs, input, output, where, threads, put });
+        step = compiler({ code: code.builtinCode, op, ins, outs, intermediates, input, output, where, threads, put });
       }
     } catch (error) {
       throw withContext(error, index, where);

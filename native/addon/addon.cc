@@ -24,12 +24,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("f32Histogram", Napi::Function::New(env, F32HistogramBinding, "f32Histogram"));
   exports.Set("f32ToF16", Napi::Function::New(env, F32ToF16Binding, "f32ToF16"));
   exports.Set("f16ToF32", Napi::Function::New(env, F16ToF32Binding, "f16ToF32"));
-  exports.Set("qs16FullyConnected", Napi::Function::New(env, Qs16FullyConnected, "qs16FullyConnected"));
-  exports.Set("qs16Conv2d", Napi::Function::New(env, Qs16Conv2dBinding, "qs16Conv2d"));
-  exports.Set("qs16DepthwiseConv2d", Napi::Function::New(env, Qs16DepthwiseConv2dBinding, "qs16DepthwiseConv2d"));
-  exports.Set("hybridFullyConnected", Napi::Function::New(env, HybridFullyConnectedBinding, "hybridFullyConnected"));
-  exports.Set("hybridBatchMatMul", Napi::Function::New(env, HybridBatchMatMulBinding, "hybridBatchMatMul"));
-  exports.Set("hybridConv2d", Napi::Function::New(env, HybridConv2dBinding, "hybridConv2d"));
+  exports.Set("qs16Pack", Napi::Function::New(env, Qs16Pack, "qs16Pack"));
+  exports.Set("qs16Run", Napi::Function::New(env, Qs16Run, "qs16Run"));
+  exports.Set("qs16Info", Napi::Function::New(env, Qs16Info, "qs16Info"));
+  exports.Set("hybridPack", Napi::Function::New(env, HybridPack, "hybridPack"));
+  exports.Set("hybridRun", Napi::Function::New(env, HybridRun, "hybridRun"));
+  exports.Set("hybridInfo", Napi::Function::New(env, HybridInfo, "hybridInfo"));
   exports.Set("qs8ConvPack", Napi::Function::New(env, Qs8ConvPack, "qs8ConvPack"));
   exports.Set("qs8ConvRun", Napi::Function::New(env, Qs8ConvRun, "qs8ConvRun"));
   exports.Set("qs8ConvInfo", Napi::Function::New(env, Qs8ConvInfo, "qs8ConvInfo"));

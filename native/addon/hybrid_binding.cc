@@ -1,7 +1,31 @@
 // Hybrid (dynamic-range) FULLY_CONNECTED, BATCH_MATMUL and CONV_2D: float activations, int8
-// weights with per-tensor or per-channel scales, float output. JS passes the tensors and one
-// params object; the output array is allocated by JS and its length checked here.
+// weights with per-tensor or per-channel scales, float output. The weights, scales, bias and
+// layer options are packed once into a handle (a type-tagged External owning the packed
+// layer); the hot call runs it on Float32Arrays without parsing options or allocating JS
+// memory.
+//
+//   hybridPack(kind: 'fully-connected' | 'batch-matmul' | 'conv2d', weights: Int8Array,
+//              weightScales: Float32Array [1 | units], bias: Float32Array [units] | null,
+//              params) -> handle
+//     'fully-connected': weights [units, inputSize]; params {inputSize, units, asymmetric,
+//                        activationMin, activationMax}
+//     'batch-matmul':    weights the constant right-hand side transposed to [units,
+//                        inputSize]; bias null; params {inputSize, units, asymmetric}
+//     'conv2d':          weights OHWI; params {batch, inputHeight, inputWidth, inputChannels,
+//                        outputChannels, filterHeight, filterWidth, strideHeight, strideWidth,
+//                        dilationHeight, dilationWidth, padding: 'same' | 'valid',
+//                        activationMin, activationMax}
+//   hybridRun(handle, input: Float32Array, output: Float32Array, threads: 1..256)
+//     fully-connected / batch-matmul: input holds m rows of inputSize (m = length / inputSize,
+//     every batch dimension flattened), output m rows of units. conv2d: NHWC input and output
+//     of the packed geometry.
+//   hybridInfo(handle) -> {kind, units, inputSize, outputHeight, outputWidth, inputLength,
+//                          outputLength, path, kernel}
+//     inputLength/outputLength: the conv2d's array lengths (0 for the row kinds, whose row
+//     count is the caller's); outputHeight/outputWidth: 0 for the row kinds.
 #include <cmath>
+#include <cstdint>
+#include <memory>
 #include <string>
 
 #include "args.h"
@@ -16,6 +40,40 @@ namespace {
 
 constexpr int64_t kMaxDim = int64_t{1} << 31;
 constexpr double kMaxElements = 1099511627776.0;  // 2^40
+constexpr int64_t kMaxThreads = 256;
+constexpr napi_type_tag kHybridTag = {0x6c6974657175616eULL, 0x6879627269645f5fULL};
+
+enum class HybridKind : uint8_t { kFullyConnected, kBatchMatMul, kConv2d };
+
+const char* KindName(HybridKind kind) {
+  switch (kind) {
+    case HybridKind::kFullyConnected: return "fully-connected";
+    case HybridKind::kBatchMatMul: return "batch-matmul";
+    default: return "conv2d";
+  }
+}
+
+struct HybridHandle {
+  std::shared_ptr<const HybridPackedWeights> packed;
+  HybridKind kind = HybridKind::kFullyConnected;
+  size_t n = 0;
+  size_t k = 0;
+  bool asymmetric = false;
+  float min = -INFINITY;
+  float max = INFINITY;
+  Conv2dGeometry geometry;  // conv2d only
+  size_t input_length = 0;   // conv2d only
+  size_t output_length = 0;  // conv2d only
+  int64_t external_bytes = 0;
+};
+
+HybridHandle& Handle(const Napi::CallbackInfo& info) {
+  const Napi::Value v = info[0];
+  if (!v.IsExternal() || !v.As<Napi::External<HybridHandle>>().CheckTypeTag(&kHybridTag)) {
+    ThrowExpected(info.Env(), "a handle from hybridPack", "handle", v);
+  }
+  return *v.As<Napi::External<HybridHandle>>().Data();
+}
 
 void CheckProduct(Napi::Env env, double product, const char* what) {
   if (product > kMaxElements) {
@@ -36,11 +94,6 @@ void CheckScales(Napi::Env env, const TypedView<float>& scales, size_t channels)
   }
 }
 
-ThreadPool* ReadPool(const ParamObject& p) {
-  const auto threads = p.Has("threads") ? static_cast<size_t>(p.Integer("threads", 1, 256)) : 1;
-  return threads > 1 ? SharedThreadPool(threads) : nullptr;
-}
-
 void ReadClamp(Napi::Env env, const ParamObject& p, float* min, float* max) {
   *min = static_cast<float>(p.Bound("activationMin"));
   *max = static_cast<float>(p.Bound("activationMax"));
@@ -49,97 +102,14 @@ void ReadClamp(Napi::Env env, const ParamObject& p, float* min, float* max) {
   }
 }
 
-}  // namespace
-
-// hybridFullyConnected(input: Float32Array, weights: Int8Array, weightScales: Float32Array,
-//                      bias: Float32Array | null, output: Float32Array,
-//                      params: {batch, inputSize, units, asymmetric, activationMin,
-//                               activationMax, threads?})
-// weights [units, inputSize]; weightScales 1 (per tensor) or `units` entries.
-Napi::Value HybridFullyConnectedBinding(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  CheckArgCount(info, 6);
-  const auto input = ArgFloat32Array(info, 0, "input");
-  const auto weights = ArgInt8Array(info, 1, "weights");
-  const auto scales = ArgFloat32Array(info, 2, "weightScales");
-  const auto bias = ArgOptionalFloat32Array(info, 3, "bias");
-  const auto output = ArgFloat32Array(info, 4, "output");
-  const ParamObject p(info, 5, "params");
-  const auto batch = static_cast<size_t>(p.Integer("batch", 0, kMaxDim));
-  const auto k = static_cast<size_t>(p.Integer("inputSize", 1, kMaxDim));
-  const auto n = static_cast<size_t>(p.Integer("units", 1, kMaxDim));
-  const bool asymmetric = p.Boolean("asymmetric");
-  float min, max;
-  ReadClamp(env, p, &min, &max);
-  CheckProduct(env, static_cast<double>(batch) * static_cast<double>(k), "batch * inputSize");
-  CheckProduct(env, static_cast<double>(n) * static_cast<double>(k), "units * inputSize");
-  CheckProduct(env, static_cast<double>(batch) * static_cast<double>(n), "batch * units");
-  CheckLength(env, input.length, batch * k, "input");
-  CheckLength(env, weights.length, n * k, "weights");
-  CheckScales(env, scales, n);
-  if (bias.data != nullptr) CheckLength(env, bias.length, n, "bias");
-  CheckLength(env, output.length, batch * n, "output");
-  ThreadPool* pool = ReadPool(p);
-  RunGuarded(env, [&] {
-    const auto packed = PackHybrid(weights.data, n, k, scales.data, scales.length, bias.data);
-    HybridFullyConnected(*packed, batch, input.data, output.data, asymmetric, min, max, pool);
-  });
-  return env.Undefined();
-}
-
-// hybridBatchMatMul(input: Float32Array, weights: Int8Array, weightScales: Float32Array,
-//                   output: Float32Array, params: {rows, inputSize, units, asymmetric, threads?})
-// input [rows, inputSize] (every batch dimension flattened into rows), weights the constant
-// right-hand side transposed to [units, inputSize], output [rows, units].
-Napi::Value HybridBatchMatMulBinding(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  CheckArgCount(info, 5);
-  const auto input = ArgFloat32Array(info, 0, "input");
-  const auto weights = ArgInt8Array(info, 1, "weights");
-  const auto scales = ArgFloat32Array(info, 2, "weightScales");
-  const auto output = ArgFloat32Array(info, 3, "output");
-  const ParamObject p(info, 4, "params");
-  const auto rows = static_cast<size_t>(p.Integer("rows", 0, kMaxDim));
-  const auto k = static_cast<size_t>(p.Integer("inputSize", 1, kMaxDim));
-  const auto n = static_cast<size_t>(p.Integer("units", 1, kMaxDim));
-  const bool asymmetric = p.Boolean("asymmetric");
-  CheckProduct(env, static_cast<double>(rows) * static_cast<double>(k), "rows * inputSize");
-  CheckProduct(env, static_cast<double>(n) * static_cast<double>(k), "units * inputSize");
-  CheckProduct(env, static_cast<double>(rows) * static_cast<double>(n), "rows * units");
-  CheckLength(env, input.length, rows * k, "input");
-  CheckLength(env, weights.length, n * k, "weights");
-  CheckScales(env, scales, n);
-  CheckLength(env, output.length, rows * n, "output");
-  ThreadPool* pool = ReadPool(p);
-  RunGuarded(env, [&] {
-    const auto packed = PackHybrid(weights.data, n, k, scales.data, scales.length, nullptr);
-    HybridBatchMatMul(*packed, rows, input.data, output.data, asymmetric, pool);
-  });
-  return env.Undefined();
-}
-
-// hybridConv2d(input: Float32Array, filter: Int8Array, weightScales: Float32Array,
-//              bias: Float32Array | null, output: Float32Array,
-//              params: {batch, inputHeight, inputWidth, inputChannels, outputChannels,
-//                       filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight,
-//                       dilationWidth, padding: 'same' | 'valid', activationMin, activationMax,
-//                       threads?})
-// NHWC input, OHWI filter. Returns [outputHeight, outputWidth].
-Napi::Value HybridConv2dBinding(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  CheckArgCount(info, 6);
-  const auto input = ArgFloat32Array(info, 0, "input");
-  const auto filter = ArgInt8Array(info, 1, "filter");
-  const auto scales = ArgFloat32Array(info, 2, "weightScales");
-  const auto bias = ArgOptionalFloat32Array(info, 3, "bias");
-  const auto output = ArgFloat32Array(info, 4, "output");
-  const ParamObject p(info, 5, "params");
+// The conv2d geometry from params; *out_c receives outputChannels.
+Conv2dGeometry ReadConvGeometry(Napi::Env env, const ParamObject& p, size_t* out_c) {
   Conv2dGeometry g;
   g.batch = static_cast<size_t>(p.Integer("batch", 0, kMaxDim));
   g.in_h = static_cast<size_t>(p.Integer("inputHeight", 1, kMaxDim));
   g.in_w = static_cast<size_t>(p.Integer("inputWidth", 1, kMaxDim));
   g.in_c = static_cast<size_t>(p.Integer("inputChannels", 1, kMaxDim));
-  const auto out_c = static_cast<size_t>(p.Integer("outputChannels", 1, kMaxDim));
+  *out_c = static_cast<size_t>(p.Integer("outputChannels", 1, kMaxDim));
   g.k_h = static_cast<size_t>(p.Integer("filterHeight", 1, kMaxDim));
   g.k_w = static_cast<size_t>(p.Integer("filterWidth", 1, kMaxDim));
   g.stride_h = static_cast<size_t>(p.Integer("strideHeight", 1, kMaxDim));
@@ -148,36 +118,152 @@ Napi::Value HybridConv2dBinding(const Napi::CallbackInfo& info) {
   g.dilation_w = static_cast<size_t>(p.Integer("dilationWidth", 1, kMaxDim));
   static const char* const kPaddings[] = {"same", "valid", nullptr};
   const Padding padding = p.Choice("padding", kPaddings) == 0 ? Padding::kSame : Padding::kValid;
-  float min, max;
-  ReadClamp(env, p, &min, &max);
   const double image = static_cast<double>(g.in_h) * static_cast<double>(g.in_w) *
                        static_cast<double>(g.in_c);
   const double k_d =
       static_cast<double>(g.k_h) * static_cast<double>(g.k_w) * static_cast<double>(g.in_c);
   CheckProduct(env, image * static_cast<double>(g.batch), "the input");
-  CheckProduct(env, k_d * static_cast<double>(out_c), "the filter");
+  CheckProduct(env, k_d * static_cast<double>(*out_c), "the filter");
   if (!ComputeConv2dGeometry(padding, &g)) {
     ThrowWithCode(env, "Expected a filter that fits the input (the output would be empty)",
                   kErrInvalidArgument, true);
   }
   const double pixels = static_cast<double>(g.batch) * static_cast<double>(g.out_h) *
                         static_cast<double>(g.out_w);
-  CheckProduct(env, pixels * static_cast<double>(out_c), "the output");
-  const size_t k = g.k_h * g.k_w * g.in_c;
-  CheckLength(env, input.length, g.batch * g.in_h * g.in_w * g.in_c, "input");
-  CheckLength(env, filter.length, out_c * k, "filter");
-  CheckScales(env, scales, out_c);
-  if (bias.data != nullptr) CheckLength(env, bias.length, out_c, "bias");
-  CheckLength(env, output.length, g.batch * g.out_h * g.out_w * out_c, "output");
-  ThreadPool* pool = ReadPool(p);
+  CheckProduct(env, pixels * static_cast<double>(*out_c), "the output");
+  return g;
+}
+
+// threads in [1, 256]; the message is only built on failure (hot path).
+ThreadPool* Pool(const Napi::CallbackInfo& info, size_t i) {
+  const Napi::Value v = info[i];
+  int64_t threads = 0;
+  if (v.IsNumber()) {
+    const double d = v.As<Napi::Number>().DoubleValue();
+    if (d >= 1 && d <= static_cast<double>(kMaxThreads) && std::trunc(d) == d) {
+      threads = static_cast<int64_t>(d);
+    }
+  }
+  if (threads == 0) threads = ArgInteger(info, i, "threads", 1, kMaxThreads);  // throws
+  return threads > 1 ? SharedThreadPool(static_cast<size_t>(threads)) : nullptr;
+}
+
+}  // namespace
+
+Napi::Value HybridPack(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckArgCount(info, 5);
+  const std::string kind_name = ArgString(info, 0, "kind");
+  HybridKind kind = HybridKind::kFullyConnected;
+  if (kind_name == "fully-connected") kind = HybridKind::kFullyConnected;
+  else if (kind_name == "batch-matmul") kind = HybridKind::kBatchMatMul;
+  else if (kind_name == "conv2d") kind = HybridKind::kConv2d;
+  else ThrowExpected(env, "'fully-connected', 'batch-matmul' or 'conv2d'", "kind", info[0]);
+  const auto weights = ArgInt8Array(info, 1, "weights");
+  const auto scales = ArgFloat32Array(info, 2, "weightScales");
+  const auto bias = ArgOptionalFloat32Array(info, 3, "bias");
+  const ParamObject p(info, 4, "params");
+
+  auto handle = std::make_unique<HybridHandle>();
+  HybridHandle& h = *handle;
+  h.kind = kind;
+  if (kind == HybridKind::kConv2d) {
+    h.geometry = ReadConvGeometry(env, p, &h.n);
+    const Conv2dGeometry& g = h.geometry;
+    h.k = g.k_h * g.k_w * g.in_c;
+    h.input_length = g.batch * g.in_h * g.in_w * g.in_c;
+    h.output_length = g.batch * g.out_h * g.out_w * h.n;
+    ReadClamp(env, p, &h.min, &h.max);
+  } else {
+    h.k = static_cast<size_t>(p.Integer("inputSize", 1, kMaxDim));
+    h.n = static_cast<size_t>(p.Integer("units", 1, kMaxDim));
+    h.asymmetric = p.Boolean("asymmetric");
+    CheckProduct(env, static_cast<double>(h.n) * static_cast<double>(h.k),
+                 "units * inputSize");
+    if (kind == HybridKind::kFullyConnected) ReadClamp(env, p, &h.min, &h.max);
+    if (kind == HybridKind::kBatchMatMul && bias.data != nullptr) {
+      ThrowExpected(env, "null (BATCH_MATMUL has no bias)", "bias", info[3]);
+    }
+  }
+  CheckLength(env, weights.length, h.n * h.k, kind == HybridKind::kConv2d ? "filter" : "weights");
+  CheckScales(env, scales, h.n);
+  if (bias.data != nullptr) CheckLength(env, bias.length, h.n, "bias");
   RunGuarded(env, [&] {
-    const auto packed = PackHybrid(filter.data, out_c, k, scales.data, scales.length, bias.data);
-    HybridConv2d(*packed, g, input.data, output.data, min, max, pool);
+    h.packed = PackHybrid(weights.data, h.n, h.k, scales.data, scales.length, bias.data);
   });
-  Napi::Array shape = Napi::Array::New(env, 2);
-  shape.Set(uint32_t{0}, Napi::Number::New(env, static_cast<double>(g.out_h)));
-  shape.Set(uint32_t{1}, Napi::Number::New(env, static_cast<double>(g.out_w)));
-  return shape;
+  if (!h.packed) {
+    ThrowWithCode(env, "Expected weights the hybrid GEMM can pack", kErrInvalidArgument, true);
+  }
+  // Tell the GC about the packed copy (weights, per-column sums, scales and bias).
+  h.external_bytes = static_cast<int64_t>(h.n * h.k + 16 * h.n);
+  Napi::MemoryManagement::AdjustExternalMemory(env, h.external_bytes);
+  auto external = Napi::External<HybridHandle>::New(
+      env, handle.release(), [](Napi::Env finalize_env, HybridHandle* released) {
+        Napi::MemoryManagement::AdjustExternalMemory(finalize_env, -released->external_bytes);
+        delete released;
+      });
+  external.TypeTag(&kHybridTag);
+  return external;
+}
+
+Napi::Value HybridRun(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckArgCount(info, 4);
+  const HybridHandle& h = Handle(info);
+  const auto input = ArgFloat32Array(info, 1, "input");
+  const auto output = ArgFloat32Array(info, 2, "output");
+  ThreadPool* pool = Pool(info, 3);
+  size_t rows = 0;
+  if (h.kind == HybridKind::kConv2d) {
+    CheckLength(env, input.length, h.input_length, "input");
+    CheckLength(env, output.length, h.output_length, "output");
+  } else {
+    rows = input.length / h.k;
+    CheckLength(env, input.length, rows * h.k, "input");
+    CheckProduct(env, static_cast<double>(rows) * static_cast<double>(h.n), "rows * units");
+    CheckLength(env, output.length, rows * h.n, "output");
+  }
+  // Overlapping views of one buffer would let outputs overwrite inputs still to be read.
+  const auto* in_begin = reinterpret_cast<const uint8_t*>(input.data);
+  const auto* out_begin = reinterpret_cast<const uint8_t*>(output.data);
+  if (input.length > 0 && output.length > 0 &&
+      in_begin < out_begin + output.length * sizeof(float) &&
+      out_begin < in_begin + input.length * sizeof(float)) {
+    ThrowWithCode(env, "Expected input and output that do not overlap", kErrInvalidArgument);
+  }
+  RunGuarded(env, [&] {
+    switch (h.kind) {
+      case HybridKind::kFullyConnected:
+        HybridFullyConnected(*h.packed, rows, input.data, output.data, h.asymmetric, h.min, h.max,
+                             pool);
+        break;
+      case HybridKind::kBatchMatMul:
+        HybridBatchMatMul(*h.packed, rows, input.data, output.data, h.asymmetric, pool);
+        break;
+      case HybridKind::kConv2d:
+        HybridConv2d(*h.packed, h.geometry, input.data, output.data, h.min, h.max, pool);
+        break;
+    }
+  });
+  return env.Undefined();
+}
+
+Napi::Value HybridInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckArgCount(info, 1);
+  const HybridHandle& h = Handle(info);
+  const bool conv = h.kind == HybridKind::kConv2d;
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("kind", Napi::String::New(env, KindName(h.kind)));
+  out.Set("units", Napi::Number::New(env, static_cast<double>(h.n)));
+  out.Set("inputSize", Napi::Number::New(env, static_cast<double>(h.k)));
+  out.Set("outputHeight", Napi::Number::New(env, conv ? static_cast<double>(h.geometry.out_h) : 0));
+  out.Set("outputWidth", Napi::Number::New(env, conv ? static_cast<double>(h.geometry.out_w) : 0));
+  out.Set("inputLength", Napi::Number::New(env, static_cast<double>(h.input_length)));
+  out.Set("outputLength", Napi::Number::New(env, static_cast<double>(h.output_length)));
+  out.Set("path", Napi::String::New(env, PathName(HybridPackedPath(*h.packed))));
+  out.Set("kernel", Napi::String::New(env, HybridPackedKernelName(*h.packed)));
+  return out;
 }
 
 }  // namespace litequant

@@ -1,7 +1,37 @@
-// int16x8 FULLY_CONNECTED and CONV_2D (TFLite's 16x8 quantization). JS passes the tensors,
-// the per-channel weight scales and one params object; the output array is allocated by JS and
-// its length is checked against the shape C++ derives itself.
+// int16x8 FULLY_CONNECTED, CONV_2D and DEPTHWISE_CONV_2D (TFLite's 16x8 quantization). The
+// weights, bias, requantization and geometry are packed once into a handle (a type-tagged
+// External owning the packed layer); the hot call runs it on Int16Arrays without parsing options
+// or allocating JS memory.
+//
+//   qs16Pack(kind: 'fully-connected' | 'conv2d' | 'depthwise', weights: Int8Array,
+//            bias: BigInt64Array | null, weightScales: Float32Array [1 | channels], params)
+//     -> handle
+//     'fully-connected': weights [units, inputSize]; params {inputSize, units, inputScale,
+//                        outputScale, requantization: 'fixed-point' | 'double', qmin, qmax}.
+//                        'fixed-point' is TFLite's int64 MultiplyByQuantizedMultiplier
+//                        (per-tensor multipliers from float(s_in * s_w), as
+//                        GetQuantizedConvolutionMultipler computes them): TFLite before
+//                        2025-04; 'double' is LiteRT's FULLY_CONNECTED since 2025-04.
+//     'conv2d':          weights OHWI; params {batch, inputHeight, inputWidth, inputChannels,
+//                        outputChannels, filterHeight, filterWidth, strideHeight, strideWidth,
+//                        dilationHeight, dilationWidth, padding: 'same' | 'valid', inputScale,
+//                        outputScale, qmin, qmax}; TFLite's CONV_2D rules (fixed-point).
+//     'depthwise':       weights [filterHeight, filterWidth, inputChannels * depthMultiplier]
+//                        (TFLite's [1, KH, KW, C*M]); params as 'conv2d' with depthMultiplier
+//                        instead of outputChannels.
+//   qs16Run(handle, input: Int16Array, output: Int16Array, threads: 1..256)
+//     fully-connected: input holds m rows of inputSize (m = length / inputSize), output m rows
+//     of units. conv2d / depthwise: NHWC input and output of the packed geometry.
+//   qs16Info(handle) -> {kind, units, inputSize, outputHeight, outputWidth, inputLength,
+//                        outputLength, path, kernel}
+//     units: output channels; inputSize: the GEMM's K (fully-connected, conv2d) or the taps
+//     per channel (depthwise); inputLength/outputLength/outputHeight/outputWidth: 0 for
+//     fully-connected (its row count is the caller's).
+#include <cmath>
+#include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "args.h"
 #include "bindings.h"
@@ -15,6 +45,41 @@ namespace {
 
 constexpr int64_t kMaxDim = int64_t{1} << 31;
 constexpr int64_t kMaxElements = int64_t{1} << 40;
+constexpr int64_t kMaxThreads = 256;
+constexpr napi_type_tag kQs16Tag = {0x6c6974657175616eULL, 0x717331365f5f5f5fULL};
+
+enum class Qs16Kind : uint8_t { kFullyConnected, kConv2d, kDepthwise };
+
+const char* KindName(Qs16Kind kind) {
+  switch (kind) {
+    case Qs16Kind::kFullyConnected: return "fully-connected";
+    case Qs16Kind::kConv2d: return "conv2d";
+    default: return "depthwise";
+  }
+}
+
+struct Qs16Handle {
+  Qs16Kind kind = Qs16Kind::kFullyConnected;
+  std::shared_ptr<const Qs16PackedWeights> packed;  // fully-connected, conv2d
+  std::vector<int8_t> filter;                        // depthwise: its own copy
+  std::vector<int64_t> bias;                         // depthwise: empty when none
+  size_t depth_multiplier = 1;
+  Qs16Requant requant;  // one entry per output channel
+  size_t n = 0;
+  size_t k = 0;
+  Conv2dGeometry geometry;   // conv2d, depthwise
+  size_t input_length = 0;   // conv2d, depthwise
+  size_t output_length = 0;  // conv2d, depthwise
+  int64_t external_bytes = 0;
+};
+
+Qs16Handle& Handle(const Napi::CallbackInfo& info) {
+  const Napi::Value v = info[0];
+  if (!v.IsExternal() || !v.As<Napi::External<Qs16Handle>>().CheckTypeTag(&kQs16Tag)) {
+    ThrowExpected(info.Env(), "a handle from qs16Pack", "handle", v);
+  }
+  return *v.As<Napi::External<Qs16Handle>>().Data();
+}
 
 void CheckProduct(Napi::Env env, double product, const char* what) {
   if (product > static_cast<double>(kMaxElements)) {
@@ -51,13 +116,9 @@ Qs16Requant ReadRequant(Napi::Env env, const ParamObject& p, Qs16RequantMode mod
   return rq;
 }
 
-ThreadPool* ReadPool(const ParamObject& p) {
-  const auto threads = p.Has("threads") ? static_cast<size_t>(p.Integer("threads", 1, 256)) : 1;
-  return threads > 1 ? SharedThreadPool(threads) : nullptr;
-}
-
-// The input, filter, stride and dilation fields common to CONV_2D and DEPTHWISE_CONV_2D.
-Conv2dGeometry ReadGeometry(const ParamObject& p) {
+// The input, filter, stride, dilation and padding fields common to CONV_2D and
+// DEPTHWISE_CONV_2D; the output size is computed by the caller.
+Conv2dGeometry ReadGeometry(const ParamObject& p, Padding* padding) {
   Conv2dGeometry g;
   g.batch = static_cast<size_t>(p.Integer("batch", 0, kMaxDim));
   g.in_h = static_cast<size_t>(p.Integer("inputHeight", 1, kMaxDim));
@@ -69,12 +130,9 @@ Conv2dGeometry ReadGeometry(const ParamObject& p) {
   g.stride_w = static_cast<size_t>(p.Integer("strideWidth", 1, kMaxDim));
   g.dilation_h = static_cast<size_t>(p.Integer("dilationHeight", 1, kMaxDim));
   g.dilation_w = static_cast<size_t>(p.Integer("dilationWidth", 1, kMaxDim));
-  return g;
-}
-
-Padding ReadPadding(const ParamObject& p) {
   static const char* const kPaddings[] = {"same", "valid", nullptr};
-  return p.Choice("padding", kPaddings) == 0 ? Padding::kSame : Padding::kValid;
+  *padding = p.Choice("padding", kPaddings) == 0 ? Padding::kSame : Padding::kValid;
+  return g;
 }
 
 void ComputeGeometryOrThrow(Napi::Env env, Padding padding, Conv2dGeometry* g) {
@@ -84,132 +142,72 @@ void ComputeGeometryOrThrow(Napi::Env env, Padding padding, Conv2dGeometry* g) {
   }
 }
 
-// [outputHeight, outputWidth], what the convolution bindings return.
-Napi::Value OutputShape(Napi::Env env, const Conv2dGeometry& g) {
-  Napi::Array shape = Napi::Array::New(env, 2);
-  shape.Set(uint32_t{0}, Napi::Number::New(env, static_cast<double>(g.out_h)));
-  shape.Set(uint32_t{1}, Napi::Number::New(env, static_cast<double>(g.out_w)));
-  return shape;
+// threads in [1, 256]; the message is only built on failure (hot path).
+ThreadPool* Pool(const Napi::CallbackInfo& info, size_t i) {
+  const Napi::Value v = info[i];
+  int64_t threads = 0;
+  if (v.IsNumber()) {
+    const double d = v.As<Napi::Number>().DoubleValue();
+    if (d >= 1 && d <= static_cast<double>(kMaxThreads) && std::trunc(d) == d) {
+      threads = static_cast<int64_t>(d);
+    }
+  }
+  if (threads == 0) threads = ArgInteger(info, i, "threads", 1, kMaxThreads);  // throws
+  return threads > 1 ? SharedThreadPool(static_cast<size_t>(threads)) : nullptr;
 }
 
-}  // namespace
-
-// qs16FullyConnected(input: Int16Array, weights: Int8Array, bias: BigInt64Array | null,
-//                    weightScales: Float32Array, output: Int16Array,
-//                    params: {batch, inputSize, units, inputScale, outputScale,
-//                             requantization: 'fixed-point' | 'double', qmin, qmax, threads?})
-// weightScales has 1 (per tensor) or `units` entries. 'fixed-point' is TFLite's int64
-// MultiplyByQuantizedMultiplier (per-tensor multipliers from float(s_in * s_w), as
-// GetQuantizedConvolutionMultipler computes them): TFLite before 2025-04; 'double' is LiteRT's
-// FULLY_CONNECTED since 2025-04.
-Napi::Value Qs16FullyConnected(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  CheckArgCount(info, 6);
-  const auto input = ArgInt16Array(info, 0, "input");
-  const auto weights = ArgInt8Array(info, 1, "weights");
-  const auto bias = ArgOptionalBigInt64Array(info, 2, "bias");
-  const auto weight_scales = ArgFloat32Array(info, 3, "weightScales");
-  const auto output = ArgInt16Array(info, 4, "output");
-  const ParamObject p(info, 5, "params");
-  const auto batch = static_cast<size_t>(p.Integer("batch", 0, kMaxDim));
-  const auto k = static_cast<size_t>(p.Integer("inputSize", 1, static_cast<int64_t>(kQs16MaxK)));
-  const auto n = static_cast<size_t>(p.Integer("units", 1, kMaxDim));
+// Fills the fully-connected fields of h (shape and requantization).
+void ReadFullyConnected(Napi::Env env, const ParamObject& p, const TypedView<float>& scales,
+                        Qs16Handle* h) {
+  h->k = static_cast<size_t>(p.Integer("inputSize", 1, static_cast<int64_t>(kQs16MaxK)));
+  h->n = static_cast<size_t>(p.Integer("units", 1, kMaxDim));
   static const char* const kModes[] = {"fixed-point", "double", nullptr};
   const auto mode = static_cast<Qs16RequantMode>(p.Choice("requantization", kModes));
-  CheckProduct(env, static_cast<double>(batch) * static_cast<double>(k), "batch * inputSize");
-  CheckProduct(env, static_cast<double>(n) * static_cast<double>(k), "units * inputSize");
-  CheckProduct(env, static_cast<double>(batch) * static_cast<double>(n), "batch * units");
-  CheckLength(env, input.length, batch * k, "input");
-  CheckLength(env, weights.length, n * k, "weights");
-  if (bias.data != nullptr) CheckLength(env, bias.length, n, "bias");
-  if (weight_scales.length != 1) CheckLength(env, weight_scales.length, n, "weightScales");
-  CheckLength(env, output.length, batch * n, "output");
-  CheckBias(env, bias);
-  const Qs16ScaleRule rule =
-      mode == Qs16RequantMode::kFixedPoint && weight_scales.length == 1
-          ? Qs16ScaleRule::kFloatProduct
-          : Qs16ScaleRule::kDoubleProduct;
-  const Qs16Requant rq = ReadRequant(env, p, mode, rule, weight_scales);
-  ThreadPool* pool = ReadPool(p);
-  RunGuarded(env, [&] {
-    const auto packed = PackQs16Gemm(weights.data, n, k, bias.data);
-    Qs16Gemm(*packed, batch, input.data, k, output.data, n, rq, pool);
-  });
-  return env.Undefined();
+  CheckProduct(env, static_cast<double>(h->n) * static_cast<double>(h->k), "units * inputSize");
+  if (scales.length != 1) CheckLength(env, scales.length, h->n, "weightScales");
+  const Qs16ScaleRule rule = mode == Qs16RequantMode::kFixedPoint && scales.length == 1
+                                 ? Qs16ScaleRule::kFloatProduct
+                                 : Qs16ScaleRule::kDoubleProduct;
+  h->requant = ReadRequant(env, p, mode, rule, scales);
 }
 
-// qs16Conv2d(input: Int16Array, filter: Int8Array, bias: BigInt64Array | null,
-//            weightScales: Float32Array, output: Int16Array,
-//            params: {batch, inputHeight, inputWidth, inputChannels, outputChannels,
-//                     filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight,
-//                     dilationWidth, padding: 'same' | 'valid', inputScale, outputScale, qmin,
-//                     qmax, threads?})
-// NHWC input, OHWI filter; TFLite's CONV_2D rules (fixed-point requantization, SAME/VALID
-// padding as ComputePaddingHeightWidth). Returns [outputHeight, outputWidth].
-Napi::Value Qs16Conv2dBinding(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  CheckArgCount(info, 6);
-  const auto input = ArgInt16Array(info, 0, "input");
-  const auto filter = ArgInt8Array(info, 1, "filter");
-  const auto bias = ArgOptionalBigInt64Array(info, 2, "bias");
-  const auto weight_scales = ArgFloat32Array(info, 3, "weightScales");
-  const auto output = ArgInt16Array(info, 4, "output");
-  const ParamObject p(info, 5, "params");
-  Conv2dGeometry g = ReadGeometry(p);
-  const auto out_c = static_cast<size_t>(p.Integer("outputChannels", 1, kMaxDim));
-  const Padding padding = ReadPadding(p);
+// Fills the conv2d fields of h (geometry and requantization).
+void ReadConv2d(Napi::Env env, const ParamObject& p, const TypedView<float>& scales,
+                Qs16Handle* h) {
+  Padding padding;
+  Conv2dGeometry g = ReadGeometry(p, &padding);
+  h->n = static_cast<size_t>(p.Integer("outputChannels", 1, kMaxDim));
   const double in_elems = static_cast<double>(g.batch) * static_cast<double>(g.in_h) *
                           static_cast<double>(g.in_w) * static_cast<double>(g.in_c);
   const double k_d =
       static_cast<double>(g.k_h) * static_cast<double>(g.k_w) * static_cast<double>(g.in_c);
   CheckProduct(env, in_elems, "the input");
-  CheckProduct(env, k_d * static_cast<double>(out_c), "the filter");
+  CheckProduct(env, k_d * static_cast<double>(h->n), "the filter");
   if (k_d > static_cast<double>(kQs16MaxK)) {
     ThrowWithCode(env, "Expected filterHeight * filterWidth * inputChannels to be at most 2^22",
                   kErrInvalidArgument, true);
   }
   ComputeGeometryOrThrow(env, padding, &g);
-  const size_t k = g.k_h * g.k_w * g.in_c;
   CheckProduct(env, static_cast<double>(g.batch) * static_cast<double>(g.out_h) *
-                        static_cast<double>(g.out_w) * static_cast<double>(out_c),
+                        static_cast<double>(g.out_w) * static_cast<double>(h->n),
                "the output");
-  CheckLength(env, input.length, g.batch * g.in_h * g.in_w * g.in_c, "input");
-  CheckLength(env, filter.length, out_c * k, "filter");
-  if (bias.data != nullptr) CheckLength(env, bias.length, out_c, "bias");
-  if (weight_scales.length != 1) CheckLength(env, weight_scales.length, out_c, "weightScales");
-  CheckLength(env, output.length, g.batch * g.out_h * g.out_w * out_c, "output");
-  CheckBias(env, bias);
-  const Qs16Requant rq = ReadRequant(env, p, Qs16RequantMode::kFixedPoint,
-                                     Qs16ScaleRule::kDoubleProduct, weight_scales);
-  ThreadPool* pool = ReadPool(p);
-  RunGuarded(env, [&] {
-    const auto packed = PackQs16Gemm(filter.data, out_c, k, bias.data);
-    Qs16Conv2d(*packed, g, input.data, output.data, rq, pool);
-  });
-  return OutputShape(env, g);
+  h->k = g.k_h * g.k_w * g.in_c;
+  h->geometry = g;
+  h->input_length = g.batch * g.in_h * g.in_w * g.in_c;
+  h->output_length = g.batch * g.out_h * g.out_w * h->n;
+  if (scales.length != 1) CheckLength(env, scales.length, h->n, "weightScales");
+  h->requant = ReadRequant(env, p, Qs16RequantMode::kFixedPoint, Qs16ScaleRule::kDoubleProduct,
+                           scales);
 }
 
-// qs16DepthwiseConv2d(input: Int16Array, filter: Int8Array, bias: BigInt64Array | null,
-//                     weightScales: Float32Array, output: Int16Array,
-//                     params: {batch, inputHeight, inputWidth, inputChannels, depthMultiplier,
-//                              filterHeight, filterWidth, strideHeight, strideWidth,
-//                              dilationHeight, dilationWidth, padding, inputScale, outputScale,
-//                              qmin, qmax, threads?})
-// NHWC input, filter [filterHeight, filterWidth, inputChannels * depthMultiplier] (TFLite's
-// [1, KH, KW, C*M]). Returns [outputHeight, outputWidth].
-Napi::Value Qs16DepthwiseConv2dBinding(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  CheckArgCount(info, 6);
-  const auto input = ArgInt16Array(info, 0, "input");
-  const auto filter = ArgInt8Array(info, 1, "filter");
-  const auto bias = ArgOptionalBigInt64Array(info, 2, "bias");
-  const auto weight_scales = ArgFloat32Array(info, 3, "weightScales");
-  const auto output = ArgInt16Array(info, 4, "output");
-  const ParamObject p(info, 5, "params");
-  Conv2dGeometry g = ReadGeometry(p);
-  const auto mult = static_cast<size_t>(p.Integer("depthMultiplier", 1, kMaxDim));
-  const Padding padding = ReadPadding(p);
-  const double channels_d = static_cast<double>(g.in_c) * static_cast<double>(mult);
+// Fills the depthwise fields of h (geometry, multiplier and requantization).
+void ReadDepthwise(Napi::Env env, const ParamObject& p, const TypedView<float>& scales,
+                   Qs16Handle* h) {
+  Padding padding;
+  Conv2dGeometry g = ReadGeometry(p, &padding);
+  h->depth_multiplier = static_cast<size_t>(p.Integer("depthMultiplier", 1, kMaxDim));
+  const double channels_d =
+      static_cast<double>(g.in_c) * static_cast<double>(h->depth_multiplier);
   CheckProduct(env, static_cast<double>(g.batch) * static_cast<double>(g.in_h) *
                         static_cast<double>(g.in_w) * static_cast<double>(g.in_c),
                "the input");
@@ -223,20 +221,129 @@ Napi::Value Qs16DepthwiseConv2dBinding(const Napi::CallbackInfo& info) {
   CheckProduct(env, static_cast<double>(g.batch) * static_cast<double>(g.out_h) *
                         static_cast<double>(g.out_w) * channels_d,
                "the output");
-  const size_t channels = g.in_c * mult;
-  CheckLength(env, input.length, g.batch * g.in_h * g.in_w * g.in_c, "input");
-  CheckLength(env, filter.length, g.k_h * g.k_w * channels, "filter");
-  if (bias.data != nullptr) CheckLength(env, bias.length, channels, "bias");
-  if (weight_scales.length != 1) CheckLength(env, weight_scales.length, channels, "weightScales");
-  CheckLength(env, output.length, g.batch * g.out_h * g.out_w * channels, "output");
+  h->n = g.in_c * h->depth_multiplier;
+  h->k = g.k_h * g.k_w;
+  h->geometry = g;
+  h->input_length = g.batch * g.in_h * g.in_w * g.in_c;
+  h->output_length = g.batch * g.out_h * g.out_w * h->n;
+  if (scales.length != 1) CheckLength(env, scales.length, h->n, "weightScales");
+  h->requant = ReadRequant(env, p, Qs16RequantMode::kFixedPoint, Qs16ScaleRule::kDoubleProduct,
+                           scales);
+}
+
+}  // namespace
+
+Napi::Value Qs16Pack(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckArgCount(info, 5);
+  const std::string kind_name = ArgString(info, 0, "kind");
+  Qs16Kind kind = Qs16Kind::kFullyConnected;
+  if (kind_name == "fully-connected") kind = Qs16Kind::kFullyConnected;
+  else if (kind_name == "conv2d") kind = Qs16Kind::kConv2d;
+  else if (kind_name == "depthwise") kind = Qs16Kind::kDepthwise;
+  else ThrowExpected(env, "'fully-connected', 'conv2d' or 'depthwise'", "kind", info[0]);
+  const auto weights = ArgInt8Array(info, 1, "weights");
+  const auto bias = ArgOptionalBigInt64Array(info, 2, "bias");
+  const auto scales = ArgFloat32Array(info, 3, "weightScales");
+  const ParamObject p(info, 4, "params");
+
+  auto handle = std::make_unique<Qs16Handle>();
+  Qs16Handle& h = *handle;
+  h.kind = kind;
+  if (kind == Qs16Kind::kFullyConnected) ReadFullyConnected(env, p, scales, &h);
+  else if (kind == Qs16Kind::kConv2d) ReadConv2d(env, p, scales, &h);
+  else ReadDepthwise(env, p, scales, &h);
+  const char* weights_name = kind == Qs16Kind::kFullyConnected ? "weights" : "filter";
+  CheckLength(env, weights.length, h.n * h.k, weights_name);
+  if (bias.data != nullptr) CheckLength(env, bias.length, h.n, "bias");
   CheckBias(env, bias);
-  const Qs16Requant rq = ReadRequant(env, p, Qs16RequantMode::kFixedPoint,
-                                     Qs16ScaleRule::kDoubleProduct, weight_scales);
-  ThreadPool* pool = ReadPool(p);
   RunGuarded(env, [&] {
-    Qs16DepthwiseConv2d(g, mult, input.data, filter.data, bias.data, output.data, rq, pool);
+    Qs16ExpandPerTensor(&h.requant, h.n);  // no per-call expansion in Qs16Gemm
+    if (kind == Qs16Kind::kDepthwise) {
+      h.filter.assign(weights.data, weights.data + weights.length);
+      if (bias.data != nullptr) h.bias.assign(bias.data, bias.data + bias.length);
+    } else {
+      h.packed = PackQs16Gemm(weights.data, h.n, h.k, bias.data);
+    }
   });
-  return OutputShape(env, g);
+  if (kind != Qs16Kind::kDepthwise && !h.packed) {
+    ThrowWithCode(env, "Expected weights the int16x8 GEMM can pack", kErrInvalidArgument, true);
+  }
+  // Tell the GC about the packed copy (int16 panels or the int8 filter, bias, requantization).
+  h.external_bytes = static_cast<int64_t>(
+      (kind == Qs16Kind::kDepthwise ? 1 : 2) * h.n * h.k + 24 * h.n);
+  Napi::MemoryManagement::AdjustExternalMemory(env, h.external_bytes);
+  auto external = Napi::External<Qs16Handle>::New(
+      env, handle.release(), [](Napi::Env finalize_env, Qs16Handle* released) {
+        Napi::MemoryManagement::AdjustExternalMemory(finalize_env, -released->external_bytes);
+        delete released;
+      });
+  external.TypeTag(&kQs16Tag);
+  return external;
+}
+
+Napi::Value Qs16Run(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckArgCount(info, 4);
+  const Qs16Handle& h = Handle(info);
+  const auto input = ArgInt16Array(info, 1, "input");
+  const auto output = ArgInt16Array(info, 2, "output");
+  ThreadPool* pool = Pool(info, 3);
+  size_t rows = 0;
+  if (h.kind == Qs16Kind::kFullyConnected) {
+    rows = input.length / h.k;
+    CheckLength(env, input.length, rows * h.k, "input");
+    CheckProduct(env, static_cast<double>(rows) * static_cast<double>(h.n), "rows * units");
+    CheckLength(env, output.length, rows * h.n, "output");
+  } else {
+    CheckLength(env, input.length, h.input_length, "input");
+    CheckLength(env, output.length, h.output_length, "output");
+  }
+  // Overlapping views of one buffer would let outputs overwrite inputs still to be read.
+  const auto* in_begin = reinterpret_cast<const uint8_t*>(input.data);
+  const auto* out_begin = reinterpret_cast<const uint8_t*>(output.data);
+  if (input.length > 0 && output.length > 0 &&
+      in_begin < out_begin + output.length * sizeof(int16_t) &&
+      out_begin < in_begin + input.length * sizeof(int16_t)) {
+    ThrowWithCode(env, "Expected input and output that do not overlap", kErrInvalidArgument);
+  }
+  RunGuarded(env, [&] {
+    switch (h.kind) {
+      case Qs16Kind::kFullyConnected:
+        Qs16Gemm(*h.packed, rows, input.data, h.k, output.data, h.n, h.requant, pool);
+        break;
+      case Qs16Kind::kConv2d:
+        Qs16Conv2d(*h.packed, h.geometry, input.data, output.data, h.requant, pool);
+        break;
+      case Qs16Kind::kDepthwise:
+        Qs16DepthwiseConv2d(h.geometry, h.depth_multiplier, input.data, h.filter.data(),
+                            h.bias.empty() ? nullptr : h.bias.data(), output.data, h.requant,
+                            pool);
+        break;
+    }
+  });
+  return env.Undefined();
+}
+
+Napi::Value Qs16Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckArgCount(info, 1);
+  const Qs16Handle& h = Handle(info);
+  const bool conv = h.kind != Qs16Kind::kFullyConnected;
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("kind", Napi::String::New(env, KindName(h.kind)));
+  out.Set("units", Napi::Number::New(env, static_cast<double>(h.n)));
+  out.Set("inputSize", Napi::Number::New(env, static_cast<double>(h.k)));
+  out.Set("outputHeight", Napi::Number::New(env, conv ? static_cast<double>(h.geometry.out_h) : 0));
+  out.Set("outputWidth", Napi::Number::New(env, conv ? static_cast<double>(h.geometry.out_w) : 0));
+  out.Set("inputLength", Napi::Number::New(env, static_cast<double>(h.input_length)));
+  out.Set("outputLength", Napi::Number::New(env, static_cast<double>(h.output_length)));
+  // The depthwise layer has no SIMD kernel: scalar int64 loops on every path.
+  const bool dw = h.kind == Qs16Kind::kDepthwise;
+  out.Set("path", Napi::String::New(env, dw ? "reference" : PathName(Qs16PackedPath(*h.packed))));
+  out.Set("kernel",
+          Napi::String::New(env, dw ? "qs16_dwconv__scalar" : Qs16PackedKernelName(*h.packed)));
+  return out;
 }
 
 }  // namespace litequant

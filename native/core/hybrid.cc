@@ -89,6 +89,9 @@ std::shared_ptr<const HybridPackedWeights> PackHybrid(const int8_t* w, size_t n,
 size_t HybridPackedN(const HybridPackedWeights& w) { return w.n; }
 size_t HybridPackedK(const HybridPackedWeights& w) { return w.k; }
 Path HybridPackedPath(const HybridPackedWeights& w) { return w.path; }
+const char* HybridPackedKernelName(const HybridPackedWeights& w) {
+  return Qs8PackedKernelName(*w.gemm);
+}
 bool HybridPackedPerChannel(const HybridPackedWeights& w) { return w.scales_differ; }
 
 namespace {
@@ -236,8 +239,19 @@ void HybridConv2d(const HybridPackedWeights& w, const Conv2dGeometry& g, const f
             static_cast<ptrdiff_t>(oy * g.stride_h) - static_cast<ptrdiff_t>(g.pad_top);
         const ptrdiff_t x0 =
             static_cast<ptrdiff_t>(ox * g.stride_w) - static_cast<ptrdiff_t>(g.pad_left);
+        // A filter row inside the image horizontally (dilation_w 1) is contiguous in NHWC:
+        // one copy instead of one per tap.
+        const bool x_inside = g.dilation_w == 1 && x0 >= 0 &&
+                              x0 + static_cast<ptrdiff_t>(g.k_w) <= static_cast<ptrdiff_t>(g.in_w);
         for (size_t ky = 0; ky < g.k_h; ++ky) {
           const ptrdiff_t iy = y0 + static_cast<ptrdiff_t>(ky * g.dilation_h);
+          if (x_inside && iy >= 0 && iy < static_cast<ptrdiff_t>(g.in_h)) {
+            std::memcpy(row,
+                        img + (static_cast<size_t>(iy) * g.in_w + static_cast<size_t>(x0)) * g.in_c,
+                        g.k_w * g.in_c);
+            row += g.k_w * g.in_c;
+            continue;
+          }
           for (size_t kx = 0; kx < g.k_w; ++kx, row += g.in_c) {
             const ptrdiff_t ix = x0 + static_cast<ptrdiff_t>(kx * g.dilation_w);
             if (iy < 0 || iy >= static_cast<ptrdiff_t>(g.in_h) || ix < 0 ||

@@ -19,8 +19,19 @@ void Im2colRow(const Conv2dGeometry& g, const int16_t* input, size_t b, size_t o
   const ptrdiff_t y0 = static_cast<ptrdiff_t>(oy * g.stride_h) - static_cast<ptrdiff_t>(g.pad_top);
   const ptrdiff_t x0 = static_cast<ptrdiff_t>(ox * g.stride_w) - static_cast<ptrdiff_t>(g.pad_left);
   const size_t c = g.in_c;
+  // With dilation_w 1 and the window inside the image horizontally, a filter row's taps are
+  // contiguous in NHWC: one copy per filter row instead of one per tap (small in_c).
+  const bool x_inside = g.dilation_w == 1 && x0 >= 0 &&
+                        x0 + static_cast<ptrdiff_t>(g.k_w) <= static_cast<ptrdiff_t>(g.in_w);
   for (size_t ky = 0; ky < g.k_h; ++ky) {
     const ptrdiff_t y = y0 + static_cast<ptrdiff_t>(ky * g.dilation_h);
+    if (x_inside && y >= 0 && y < static_cast<ptrdiff_t>(g.in_h)) {
+      const int16_t* src =
+          input + ((b * g.in_h + static_cast<size_t>(y)) * g.in_w + static_cast<size_t>(x0)) * c;
+      std::memcpy(row, src, g.k_w * c * sizeof(int16_t));
+      row += g.k_w * c;
+      continue;
+    }
     for (size_t kx = 0; kx < g.k_w; ++kx, row += c) {
       const ptrdiff_t x = x0 + static_cast<ptrdiff_t>(kx * g.dilation_w);
       if (y < 0 || y >= static_cast<ptrdiff_t>(g.in_h) || x < 0 ||

@@ -102,6 +102,16 @@ class Qs16PackedWeights {
   std::vector<int64_t> bias;  // empty: no bias
 };
 
+void Qs16ExpandPerTensor(Qs16Requant* rq, size_t channels) {
+  if (rq->channels() != 1 || channels <= 1) return;
+  if (rq->mode == Qs16RequantMode::kFixedPoint) {
+    rq->multiplier.assign(channels, rq->multiplier[0]);
+    rq->shift.assign(channels, rq->shift[0]);
+  } else {
+    rq->scale.assign(channels, rq->scale[0]);
+  }
+}
+
 std::shared_ptr<const Qs16PackedWeights> PackQs16Gemm(const int8_t* w, size_t n, size_t k,
                                                       const int64_t* bias, Path path) {
   if (k > kQs16MaxK) return nullptr;
@@ -135,6 +145,7 @@ std::shared_ptr<const Qs16PackedWeights> PackQs16Gemm(const int8_t* w, size_t n,
 size_t Qs16PackedN(const Qs16PackedWeights& w) { return w.n; }
 size_t Qs16PackedK(const Qs16PackedWeights& w) { return w.k; }
 Path Qs16PackedPath(const Qs16PackedWeights& w) { return w.path; }
+const char* Qs16PackedKernelName(const Qs16PackedWeights& w) { return w.kernels->name; }
 
 void Qs16Gemm(const Qs16PackedWeights& w, size_t m, const int16_t* a, size_t lda, int16_t* c,
               size_t ldc, const Qs16Requant& requant, ThreadPool* pool) {

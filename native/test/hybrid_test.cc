@@ -19,6 +19,7 @@
 #include "check.h"
 #include "litequant/f32_conv.h"
 #include "litequant/hybrid.h"
+#include "litequant/qs8_gemm.h"
 #include "litequant/thread_pool.h"
 
 using namespace litequant;
@@ -509,6 +510,19 @@ TEST_CASE("CONV_2D results do not depend on the thread count") {
       CHECK_MSG(SameFloats(y1.data(), y2.data(), out_size), "%s per_channel=%d", PathName(path),
                 per_channel);
     }
+  }
+}
+
+TEST_CASE("HybridPackedKernelName names the int8 GEMM kernel the weights were packed for") {
+  const int8_t w[6] = {1, 2, 3, 4, 5, 6};
+  const float scale[] = {0.5f};
+  for (Path path : TestablePaths()) {
+    const auto packed = PackHybrid(w, 2, 3, scale, 1, nullptr, path);
+    const auto gemm = PackQs8GemmForPath(path, w, 2, 3, nullptr, 0);
+    CHECK(packed != nullptr && gemm != nullptr);
+    if (!packed || !gemm) continue;
+    CHECK_MSG(std::strcmp(HybridPackedKernelName(*packed), Qs8PackedKernelName(*gemm)) == 0,
+              "%s: %s", PathName(path), HybridPackedKernelName(*packed));
   }
 }
 

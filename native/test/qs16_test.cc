@@ -422,6 +422,61 @@ TEST_CASE("DEPTHWISE_CONV_2D equals CONV_2D run on each input channel alone") {
   }
 }
 
+TEST_CASE("Qs16ExpandPerTensor repeats the per-tensor entry: same GEMM, conv and depthwise bits") {
+  std::mt19937 rng(31);
+  ThreadPool pool(2);
+  for (Qs16RequantMode mode : kModes) {
+    const Qs16Requant rq = MakeRequant(mode, 1.0f / 32768.0f, {0.003f}, 0.02f, -100, 30000);
+    Qs16Requant wide = rq;
+    Qs16ExpandPerTensor(&wide, 19);
+    CHECK(wide.channels() == 19 && wide.mode == rq.mode && wide.qmin == -100 && wide.qmax == 30000);
+    Qs16Requant one = rq;
+    Qs16ExpandPerTensor(&one, 1);  // one channel: unchanged
+    CHECK(one.channels() == 1);
+    Qs16Requant twice = wide;
+    Qs16ExpandPerTensor(&twice, 7);  // already per channel: unchanged
+    CHECK(twice.channels() == 19);
+    for (Path path : TestablePaths()) {
+      const size_t m = 9, n = 19, k = 37;
+      const auto a = Activations(m * k, rng, false);
+      const auto w = Weights(n * k, rng, false);
+      const auto packed = PackQs16Gemm(w.data(), n, k, nullptr, path);
+      std::vector<int16_t> c1(m * n), c2(m * n);
+      Qs16Gemm(*packed, m, a.data(), k, c1.data(), n, rq, nullptr);
+      Qs16Gemm(*packed, m, a.data(), k, c2.data(), n, wide, &pool);
+      CHECK_MSG(c1 == c2, "GEMM %s mode=%d", PathName(path), static_cast<int>(mode));
+      const Conv2dGeometry g = Geometry(2, 5, 6, 3, 3, 2, 2, 1, 1, 1, Padding::kSame);
+      const auto input = Activations(2 * 5 * 6 * 3, rng, false);
+      const auto filter = Weights(n * 3 * 2 * 3, rng, false);
+      const auto conv = PackQs16Gemm(filter.data(), n, 3 * 2 * 3, nullptr, path);
+      const size_t out = 2 * g.out_h * g.out_w * n;
+      std::vector<int16_t> o1(out), o2(out);
+      Qs16Conv2d(*conv, g, input.data(), o1.data(), rq, nullptr);
+      Qs16Conv2d(*conv, g, input.data(), o2.data(), wide, nullptr);
+      CHECK_MSG(o1 == o2, "CONV_2D %s mode=%d", PathName(path), static_cast<int>(mode));
+    }
+    const Conv2dGeometry g = Geometry(1, 6, 5, 19, 3, 3, 1, 1, 1, 1, Padding::kValid);
+    const auto input = Activations(6 * 5 * 19, rng, false);
+    const auto filter = Weights(3 * 3 * 19, rng, false);
+    const size_t out = g.out_h * g.out_w * 19;
+    std::vector<int16_t> d1(out), d2(out);
+    Qs16DepthwiseConv2d(g, 1, input.data(), filter.data(), nullptr, d1.data(), rq, nullptr);
+    Qs16DepthwiseConv2d(g, 1, input.data(), filter.data(), nullptr, d2.data(), wide, nullptr);
+    CHECK_MSG(d1 == d2, "DEPTHWISE_CONV_2D mode=%d", static_cast<int>(mode));
+  }
+}
+
+TEST_CASE("Qs16PackedKernelName names the kernels of the path packed for") {
+  const int8_t w[4] = {1, 2, 3, 4};
+  for (Path path : TestablePaths()) {
+    const auto packed = PackQs16Gemm(w, 2, 2, nullptr, path);
+    // A path without its own kernels (neondot) packs for the one it falls back to.
+    CHECK(std::strcmp(Qs16PackedKernelName(*packed), Qs16GemmKernelsFor(path).name) == 0);
+    CHECK(std::strcmp(Qs16PackedKernelName(*packed),
+                      Qs16GemmKernelsFor(Qs16PackedPath(*packed)).name) == 0);
+  }
+}
+
 TEST_CASE("PackQs16Gemm rejects K and bias outside the exactness bounds") {
   const int8_t w[4] = {1, 2, 3, 4};
   const int64_t big[2] = {kQs16MaxAbsBias + 1, 0};

@@ -1,13 +1,14 @@
-// The hybrid (dynamic-range) wrappers: FULLY_CONNECTED, BATCH_MATMUL and CONV_2D against a
+// The packed hybrid (dynamic-range) layers: FULLY_CONNECTED, BATCH_MATMUL and CONV_2D against a
 // plain-JS transcription of TFLite's rules (bit for bit: every float operation rounded with
 // Math.fround in the same order), the official dynamic-range autoencoder run layer by layer
-// (reconstruction MSE against the README's runtime baseline), and argument errors.
+// (reconstruction MSE against the README's runtime baseline), run() into a given output and
+// reuse across calls, and argument errors (wrappers and the addon itself).
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 
 import { InvalidArgumentError } from '../../lib/errors.js';
 import { callNative, capabilities, native, selectIsa } from '../../lib/native/index.js';
-import { hybridBatchMatMul, hybridConv2d, hybridFullyConnected } from '../../lib/native/hybrid.js';
+import { packHybridBatchMatMul, packHybridConv2d, packHybridFullyConnected } from '../../lib/native/hybrid.js';
 import { readModel } from '../../lib/tflite/read.js';
 import { ActivationFunctionType, TensorType } from '../../lib/tflite/schema.js';
 import { readNpy } from '../../lib/npy.js';
@@ -86,11 +87,11 @@ t.test('FULLY_CONNECTED equals TFLite rules bit for bit on every path', async (t
     for (const asymmetric of [false, true]) {
       for (const weightScale of [f(0.0173), perChannel]) {
         for (const activation of ['none', 'relu'] as const) {
-          const got = hybridFullyConnected(input, weights, bias, units, {
+          const got = packHybridFullyConnected(weights, bias, units, {
             weightScale,
             asymmetricQuantizeInputs: asymmetric,
             activation,
-          });
+          }).run(input);
           const want: number[] = [];
           for (let b = 0; b < batch; b++) {
             const row = quantizeRow(input.subarray(b * k, (b + 1) * k), asymmetric);
@@ -128,20 +129,21 @@ t.test('BATCH_MATMUL equals TFLite rules (float offset correction, rhs layouts)'
   const rhsNK = new Int8Array(k * n);
   for (let kk = 0; kk < k; kk++) for (let j = 0; j < n; j++) rhsNK[j * k + kk] = rhsKN[kk * n + j]!;
   for (const asymmetric of [false, true]) {
-    const a = hybridBatchMatMul(input, rhsKN, {
-      inputShape: [batch, rows, k],
+    const layerA = packHybridBatchMatMul(rhsKN, {
       rhsShape: [k, n],
       weightScale: 0.02,
       asymmetricQuantizeInputs: asymmetric,
     });
-    const b = hybridBatchMatMul(input, rhsNK, {
-      inputShape: [batch, rows, k],
+    const layerB = packHybridBatchMatMul(rhsNK, {
       rhsShape: [n, k],
       adjY: true,
       weightScale: 0.02,
       asymmetricQuantizeInputs: asymmetric,
     });
-    t.same(a.shape, [batch, rows, n]);
+    t.same([layerA.kind, layerA.units, layerA.inputSize], ['batch-matmul', n, k]);
+    const a = { output: layerA.run(input) };
+    const b = { output: layerB.run(input) };
+    t.equal(a.output.length, batch * rows * n);
     t.same(Array.from(a.output), Array.from(b.output), 'adjY layouts agree');
     const want: number[] = [];
     for (let r = 0; r < batch * rows; r++) {
@@ -169,7 +171,7 @@ t.test('CONV_2D equals a JS direct loop (per-channel: asymmetric per image, padd
   const filter = randomInt8(oc * kh * kw * c, rand);
   const bias = randomFloats(oc, rand, 0.5);
   for (const weightScale of [[0.01, 0.02, 0.005, 0.03], 0.01]) {
-    const { output, shape } = hybridConv2d(input, filter, bias, {
+    const layer = packHybridConv2d(filter, bias, {
       inputShape: [batch, h, w, c],
       filterShape: [oc, kh, kw, c],
       padding: 'same',
@@ -177,6 +179,8 @@ t.test('CONV_2D equals a JS direct loop (per-channel: asymmetric per image, padd
       weightScale,
       activation: 'relu6',
     });
+    const shape = layer.outputShape;
+    const output = layer.run(input);
     const [outH, outW] = [Math.ceil(h / 2), w];
     t.same(shape, [batch, outH, outW, oc]);
     const padTop = Math.floor(Math.max(0, (outH - 1) * 2 + kh - h) / 2);
@@ -226,12 +230,12 @@ t.test('the official dynamic-range autoencoder, layer by layer, matches the runt
     if (!wT || wT.type !== TensorType.INT8) throw new Error('expected int8 weights');
     const weights = new Int8Array(graph.buffers[wT.buffer]!.data.slice().buffer);
     const bias = bT ? new Float32Array(graph.buffers[bT.buffer]!.data.slice().buffer) : null;
-    act = hybridFullyConnected(act, weights, bias, wT.shape[0]!, {
+    act = packHybridFullyConnected(weights, bias, wT.shape[0]!, {
       weightScale: wT.quantization!.scale,
       asymmetricQuantizeInputs: opts.asymmetricQuantizeInputs,
       activation: opts.fusedActivationFunction === ActivationFunctionType.RELU ? 'relu' : 'none',
       threads: 2,
-    });
+    }).run(act);
   }
   let mse = 0;
   for (let i = 0; i < x.length; i++) mse += (act[i]! - x[i]!) ** 2;
@@ -239,6 +243,50 @@ t.test('the official dynamic-range autoencoder, layer by layer, matches the runt
   // ../shared/README.md: the official runtimes give about 10.25 (float model 9.707); hybrid
   // outputs differ slightly between runtime versions, so the check is a tolerance.
   t.ok(Math.abs(mse - 10.25) < 0.1, `${windows} windows: reconstruction MSE ${mse.toFixed(4)} within 0.1 of 10.25`);
+});
+
+t.test('a packed layer writes into a given output, is reusable and keeps the path it was packed for', async (t) => {
+  const rand = lcg(17);
+  const [k, units] = [33, 10];
+  const weights = randomInt8(units * k, rand);
+  const bias = randomFloats(units, rand, 1);
+  const original = capabilities().selected;
+  const isas = capabilities().isa;
+  selectIsa(isas[isas.length - 1]!);
+  const fc = packHybridFullyConnected(weights, bias, units, { weightScale: 0.01, asymmetricQuantizeInputs: true });
+  t.equal(fc.kind, 'fully-connected');
+  t.same([fc.units, fc.inputSize], [units, k]);
+  t.match(fc.kernel, /^qs8_gemm_/, `kernel ${fc.kernel}`);
+  const packedPath = fc.path;
+  for (const rows of [1, 3, 7, 0]) {
+    const input = randomFloats(rows * k, rand, 4);
+    const fresh = fc.run(input);
+    const output = new Float32Array(rows * units).fill(NaN);
+    t.equal(fc.run(input, output), output, `${rows} rows: run returns the given output`);
+    t.same(Array.from(output), Array.from(fresh), `${rows} rows: same values as a new array`);
+  }
+  // Another path selected later does not change the packed layer, only new packs.
+  selectIsa('reference');
+  const input = randomFloats(2 * k, rand, 4);
+  const before = fc.run(input);
+  t.equal(fc.path, packedPath, 'path fixed at pack time');
+  const reference = packHybridFullyConnected(weights, bias, units, { weightScale: 0.01, asymmetricQuantizeInputs: true });
+  t.equal(reference.path, 'reference');
+  t.same(Array.from(reference.run(input)), Array.from(before), 'every path gives the same bits');
+  selectIsa(original);
+
+  const conv = packHybridConv2d(randomInt8(4 * 3 * 3 * 2, rand), null, {
+    inputShape: [2, 5, 4, 2],
+    filterShape: [4, 3, 3, 2],
+    padding: 'valid',
+    weightScale: [0.1, 0.2, 0.3, 0.4],
+  });
+  t.same(conv.inputShape, [2, 5, 4, 2]);
+  t.same(conv.outputShape, [2, 3, 2, 4]);
+  const image = randomFloats(2 * 5 * 4 * 2, rand, 1);
+  const out = new Float32Array(2 * 3 * 2 * 4);
+  t.equal(conv.run(image, out), out);
+  t.same(Array.from(out), Array.from(conv.run(image)), 'conv: same values into a given output');
 });
 
 t.test('bad arguments give InvalidArgumentError naming the problem', async (t) => {
@@ -250,16 +298,25 @@ t.test('bad arguments give InvalidArgumentError naming the problem', async (t) =
     padding: 'valid' as const,
     weightScale: 1,
   };
+  const fc = () => packHybridFullyConnected(weights, null, 2, { weightScale: 1 });
+  const bmm = () => packHybridBatchMatMul(weights, { rhsShape: [4, 2], weightScale: 1 });
   const cases: [string, () => unknown, RegExp][] = [
-    ['input type', () => hybridFullyConnected(new Int8Array(8) as never, weights, null, 2, { weightScale: 1 }), /Float32Array for input/],
-    ['units', () => hybridFullyConnected(input, weights, null, 3, { weightScale: 1 }), /units \* inputSize/],
-    ['bias', () => hybridFullyConnected(input, weights, new Float32Array(3), 2, { weightScale: 1 }), /2 values for bias/],
-    ['scale', () => hybridFullyConnected(input, weights, null, 2, { weightScale: -1 }), /weightScale\[0\]/],
-    ['asymmetric', () => hybridFullyConnected(input, weights, null, 2, { weightScale: 1, asymmetricQuantizeInputs: 1 as never }), /asymmetricQuantizeInputs/],
-    ['bmm rhs', () => hybridBatchMatMul(input, weights, { inputShape: [2, 4], rhsShape: [4, 3], weightScale: 1 }), /12 rhs values/],
-    ['bmm inner', () => hybridBatchMatMul(input, weights, { inputShape: [4, 2], rhsShape: [4, 2], weightScale: 1 }), /last dimension/],
-    ['conv filter', () => hybridConv2d(input, new Int8Array(3), null, conv), /filter values/],
-    ['conv dilation', () => hybridConv2d(input, new Int8Array(2), null, { ...conv, dilation: [1, 0] }), /dilation/],
+    ['input type', () => fc().run(new Int8Array(8) as never), /Float32Array for input/],
+    ['rows', () => fc().run(new Float32Array(7)), /rows \* 4 values/],
+    ['output type', () => fc().run(input, new Float64Array(4) as never), /Float32Array for output/],
+    ['output length', () => fc().run(input, new Float32Array(3)), /4 values for output/],
+    ['weights type', () => packHybridFullyConnected(new Uint8Array(8) as never, null, 2, { weightScale: 1 }), /Int8Array for weights/],
+    ['units', () => packHybridFullyConnected(weights, null, 3, { weightScale: 1 }), /units \* inputSize/],
+    ['bias', () => packHybridFullyConnected(weights, new Float32Array(3), 2, { weightScale: 1 }), /2 values for bias/],
+    ['scale', () => packHybridFullyConnected(weights, null, 2, { weightScale: -1 }), /weightScale\[0\]/],
+    ['asymmetric', () => packHybridFullyConnected(weights, null, 2, { weightScale: 1, asymmetricQuantizeInputs: 1 as never }), /asymmetricQuantizeInputs/],
+    ['threads', () => packHybridFullyConnected(weights, null, 2, { weightScale: 1, threads: 0 }), /threads/],
+    ['bmm rhs', () => packHybridBatchMatMul(weights, { rhsShape: [4, 3], weightScale: 1 }), /12 rhs values/],
+    ['bmm rows', () => bmm().run(new Float32Array(6)), /rows \* 4 values/],
+    ['conv filter', () => packHybridConv2d(new Int8Array(3), null, conv), /filter values/],
+    ['conv dilation', () => packHybridConv2d(new Int8Array(2), null, { ...conv, dilation: [1, 0] }), /dilation/],
+    ['conv input', () => packHybridConv2d(new Int8Array(2), null, conv).run(new Float32Array(7)), /8 input values/],
+    ['conv output', () => packHybridConv2d(new Int8Array(2), null, conv).run(input, new Float32Array(5)), /4 values for output/],
   ];
   for (const [name, fn, message] of cases) {
     t.throws(fn, { code: 'ERR_LITEQUANT_INVALID_ARGUMENT', message }, name);
@@ -272,39 +329,59 @@ t.test('bad arguments give InvalidArgumentError naming the problem', async (t) =
 });
 
 t.test('the addon itself rejects malformed calls (no JS validation in between)', async (t) => {
-  const fc = native().hybridFullyConnected as (...args: unknown[]) => void;
-  const bmm = native().hybridBatchMatMul as (...args: unknown[]) => void;
-  const conv = native().hybridConv2d as (...args: unknown[]) => void;
+  const pack = native().hybridPack as (...args: unknown[]) => unknown;
+  const run = native().hybridRun as (...args: unknown[]) => void;
+  const info = native().hybridInfo as (...args: unknown[]) => unknown;
   const f32 = (n: number) => new Float32Array(n);
   const i8 = (n: number) => new Int8Array(n);
   const scales = new Float32Array([0.01]);
-  const p = { batch: 2, inputSize: 4, units: 3, asymmetric: true, activationMin: -Infinity, activationMax: Infinity };
-  const bp = { rows: 2, inputSize: 4, units: 3, asymmetric: false };
+  const p = { inputSize: 4, units: 3, asymmetric: true, activationMin: -Infinity, activationMax: Infinity };
+  const bp = { inputSize: 4, units: 3, asymmetric: false };
   const cp = {
     batch: 1, inputHeight: 4, inputWidth: 4, inputChannels: 2, outputChannels: 3, filterHeight: 3, filterWidth: 3,
     strideHeight: 1, strideWidth: 1, dilationHeight: 1, dilationWidth: 1, padding: 'same', activationMin: 0,
     activationMax: 6,
   };
-  t.doesNotThrow(() => fc(f32(8), i8(12), scales, null, f32(6), p), 'a well-formed call');
-  t.doesNotThrow(() => bmm(f32(8), i8(12), scales, f32(6), bp), 'a well-formed bmm');
-  t.same(callNative(() => conv(f32(32), i8(54), scales, null, f32(48), cp)), [4, 4], 'a well-formed conv');
+  const fc = callNative(() => pack('fully-connected', i8(12), scales, null, p));
+  const bmm = callNative(() => pack('batch-matmul', i8(12), scales, null, bp));
+  const conv = callNative(() => pack('conv2d', i8(54), scales, null, cp));
+  t.doesNotThrow(() => run(fc, f32(8), f32(6), 1), 'a well-formed call');
+  t.doesNotThrow(() => run(fc, f32(0), f32(0), 2), 'zero rows');
+  t.doesNotThrow(() => run(bmm, f32(8), f32(6), 1), 'a well-formed bmm');
+  t.doesNotThrow(() => run(conv, f32(32), f32(48), 1), 'a well-formed conv');
+  t.match(callNative(() => info(conv)), { kind: 'conv2d', units: 3, inputSize: 18, outputHeight: 4, outputWidth: 4, inputLength: 32, outputLength: 48 });
+  t.match(callNative(() => info(fc)), { kind: 'fully-connected', units: 3, inputSize: 4, inputLength: 0, outputLength: 0 });
+  const shared = new Float32Array(16);
   const calls: [string, () => unknown][] = [
-    ['no arguments', () => fc()],
-    ['params array', () => fc(f32(8), i8(12), scales, null, f32(6), [])],
-    ['asymmetric not boolean', () => fc(f32(8), i8(12), scales, null, f32(6), { ...p, asymmetric: 1 })],
-    ['NaN clamp', () => fc(f32(8), i8(12), scales, null, f32(6), { ...p, activationMin: NaN })],
-    ['min > max', () => fc(f32(8), i8(12), scales, null, f32(6), { ...p, activationMin: 1, activationMax: 0 })],
-    ['bias length', () => fc(f32(8), i8(12), scales, f32(2), f32(6), p)],
-    ['input Float64Array', () => fc(new Float64Array(8), i8(12), scales, null, f32(6), p)],
-    ['zero scale', () => fc(f32(8), i8(12), new Float32Array([0]), null, f32(6), p)],
-    ['zero inputSize', () => fc(f32(8), i8(12), scales, null, f32(6), { ...p, inputSize: 0 })],
-    ['huge dims', () => fc(f32(8), i8(12), scales, null, f32(6), { ...p, batch: 2 ** 31, inputSize: 2 ** 31 })],
-    ['bmm output short', () => bmm(f32(8), i8(12), scales, f32(5), bp)],
-    ['bmm weights short', () => bmm(f32(8), i8(11), scales, f32(6), bp)],
-    ['conv output short', () => conv(f32(32), i8(54), scales, null, f32(47), cp)],
-    ['conv filter too large', () => conv(f32(32), i8(150), scales, null, f32(48), { ...cp, filterHeight: 5, filterWidth: 5, padding: 'valid' })],
-    ['conv channels mismatch', () => conv(f32(32), i8(54), scales, null, f32(48), { ...cp, inputChannels: 3 })],
-    ['conv huge', () => conv(f32(32), i8(54), scales, null, f32(48), { ...cp, inputHeight: 2 ** 31, inputWidth: 2 ** 31 })],
+    ['no arguments', () => pack()],
+    ['unknown kind', () => pack('lstm', i8(12), scales, null, p)],
+    ['params array', () => pack('fully-connected', i8(12), scales, null, [])],
+    ['asymmetric not boolean', () => pack('fully-connected', i8(12), scales, null, { ...p, asymmetric: 1 })],
+    ['NaN clamp', () => pack('fully-connected', i8(12), scales, null, { ...p, activationMin: NaN })],
+    ['min > max', () => pack('fully-connected', i8(12), scales, null, { ...p, activationMin: 1, activationMax: 0 })],
+    ['bias length', () => pack('fully-connected', i8(12), scales, f32(2), p)],
+    ['bias Float64Array', () => pack('fully-connected', i8(12), scales, new Float64Array(3), p)],
+    ['zero scale', () => pack('fully-connected', i8(12), new Float32Array([0]), null, p)],
+    ['scale count', () => pack('fully-connected', i8(12), new Float32Array(2).fill(1), null, p)],
+    ['zero inputSize', () => pack('fully-connected', i8(12), scales, null, { ...p, inputSize: 0 })],
+    ['huge dims', () => pack('fully-connected', i8(12), scales, null, { ...p, units: 2 ** 31, inputSize: 2 ** 31 })],
+    ['weights short', () => pack('batch-matmul', i8(11), scales, null, bp)],
+    ['bmm bias', () => pack('batch-matmul', i8(12), scales, f32(3), bp)],
+    ['conv filter too large', () => pack('conv2d', i8(150), scales, null, { ...cp, filterHeight: 5, filterWidth: 5, padding: 'valid' })],
+    ['conv channels mismatch', () => pack('conv2d', i8(54), scales, null, { ...cp, inputChannels: 3 })],
+    ['conv huge', () => pack('conv2d', i8(54), scales, null, { ...cp, inputHeight: 2 ** 31, inputWidth: 2 ** 31 })],
+    ['conv padding', () => pack('conv2d', i8(54), scales, null, { ...cp, padding: 'full' })],
+    ['run without handle', () => run({}, f32(8), f32(6), 1)],
+    ['run with a foreign handle', () => run(native().qs8GemmPack(i8(12), 3, 4, null, 0, 0, new Float64Array([0.5]), 0, -128, 127), f32(8), f32(6), 1)],
+    ['run input Float64Array', () => run(fc, new Float64Array(8), f32(6), 1)],
+    ['run input not whole rows', () => run(fc, f32(7), f32(6), 1)],
+    ['run output short', () => run(fc, f32(8), f32(5), 1)],
+    ['run threads 0', () => run(fc, f32(8), f32(6), 0)],
+    ['run threads fractional', () => run(fc, f32(8), f32(6), 1.5)],
+    ['run overlapping views', () => run(fc, shared.subarray(0, 8), shared.subarray(4, 10), 1)],
+    ['conv input short', () => run(conv, f32(31), f32(48), 1)],
+    ['conv output long', () => run(conv, f32(32), f32(49), 1)],
+    ['info without handle', () => info(5)],
   ];
   for (const [name, fn] of calls) {
     t.throws(() => callNative(fn), { code: 'ERR_LITEQUANT_INVALID_ARGUMENT' }, name);

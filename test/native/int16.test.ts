@@ -1,13 +1,14 @@
-// The int16x8 wrappers: the seanet CONV_2D models' golden outputs (made by the TFLite runtime)
-// reproduced bit for bit from the models' own weights and parameters, FULLY_CONNECTED and
-// CONV_2D against plain-JS versions of TFLite's rules, and argument errors.
+// The packed int16x8 layers: the seanet CONV_2D models' golden outputs (made by the TFLite
+// runtime) reproduced bit for bit from the models' own weights and parameters, FULLY_CONNECTED,
+// CONV_2D and DEPTHWISE_CONV_2D against plain-JS versions of TFLite's rules, run() into a given
+// output and reuse across calls, and argument errors (wrappers and the addon itself).
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 
 import { InvalidArgumentError } from '../../lib/errors.js';
 import { operatorCode, type Graph, type Quantization, type Tensor } from '../../lib/ir/graph.js';
 import { callNative, capabilities, native, selectIsa } from '../../lib/native/index.js';
-import { int16Conv2d, int16DepthwiseConv2d, int16FullyConnected } from '../../lib/native/int16.js';
+import { packInt16Conv2d, packInt16DepthwiseConv2d, packInt16FullyConnected } from '../../lib/native/int16.js';
 import type { FusedActivation } from '../../lib/native/layer-params.js';
 import { readModel } from '../../lib/tflite/read.js';
 import { ActivationFunctionType, BuiltinOperator, Padding, TensorType } from '../../lib/tflite/schema.js';
@@ -36,7 +37,7 @@ const ACTIVATIONS: Record<number, FusedActivation> = {
   [ActivationFunctionType.RELU6]: 'relu6',
 };
 
-// Runs the model's single CONV_2D with int16Conv2d, every parameter taken from the model.
+// Runs the model's single CONV_2D with packInt16Conv2d, every parameter taken from the model.
 function runSeanetConv(modelPath: string, input: Int16Array): Int16Array {
   const graph = readModel(new Uint8Array(readFileSync(modelPath)));
   const sg = graph.subgraphs[0]!;
@@ -51,7 +52,7 @@ function runSeanetConv(modelPath: string, input: Int16Array): Int16Array {
     biasT && biasT.type === TensorType.INT64 ? new BigInt64Array(tensorBytes(graph.buffers, biasT)) : null;
   const activation = ACTIVATIONS[opts.fusedActivationFunction];
   if (activation === undefined) throw new Error('unsupported activation');
-  return int16Conv2d(input, new Int8Array(tensorBytes(graph.buffers, filterT)), bias, {
+  return packInt16Conv2d(new Int8Array(tensorBytes(graph.buffers, filterT)), bias, {
     inputShape: inT.shape,
     filterShape: filterT.shape,
     padding: opts.padding === Padding.SAME ? 'same' : 'valid',
@@ -61,7 +62,7 @@ function runSeanetConv(modelPath: string, input: Int16Array): Int16Array {
     weightScale: filterT.quantization!.scale,
     outputScale: outT.quantization!.scale[0]!,
     activation,
-  }).output;
+  }).run(input);
 }
 
 t.test('seanet int16x8 CONV_2D goldens are reproduced bit for bit on every path', { skip: sharedSkip('models', 'int16x8') }, async (t) => {
@@ -163,13 +164,13 @@ t.test('FULLY_CONNECTED equals TFLite rules on every path (per tensor, per chann
     for (const mode of ['fixed-point', 'double'] as const) {
       for (const weightScale of [0.0123, perChannel]) {
         for (const activation of ['none', 'relu'] as const) {
-          const got = int16FullyConnected(input, weights, bias, units, {
+          const got = packInt16FullyConnected(weights, bias, units, {
             inputScale,
             weightScale,
             outputScale,
             requantization: mode,
             activation,
-          });
+          }).run(input);
           const want: number[] = [];
           for (let b = 0; b < batch; b++) {
             for (let n = 0; n < units; n++) {
@@ -209,7 +210,7 @@ t.test('CONV_2D equals a plain-JS TFLite reference loop (SAME, stride, dilation)
   const weightScale = Array.from({ length: oc }, () => 10 ** (-2 - rand() * 2));
   const inputScale = 1 / 8192;
   const outputScale = 0.01;
-  const { output, shape } = int16Conv2d(input, filter, bias, {
+  const layer = packInt16Conv2d(filter, bias, {
     inputShape: [batch, h, w, c],
     filterShape: [oc, kh, kw, c],
     padding: 'same',
@@ -220,6 +221,8 @@ t.test('CONV_2D equals a plain-JS TFLite reference loop (SAME, stride, dilation)
     outputScale,
     activation: 'relu6',
   });
+  const shape = layer.outputShape;
+  const output = layer.run(input);
   const [outH, outW] = [Math.ceil(h / stride[0]), Math.ceil(w / stride[1])];
   t.same(shape, [batch, outH, outW, oc]);
   const padTop = Math.floor(Math.max(0, (outH - 1) * stride[0] + (kh - 1) * dilation[0] + 1 - h) / 2);
@@ -261,7 +264,7 @@ t.test('DEPTHWISE_CONV_2D equals a plain-JS TFLite reference loop (multiplier 2,
   const weightScale = Array.from({ length: oc }, () => 10 ** (-2 - rand() * 2));
   const inputScale = 1 / 8192;
   const outputScale = 0.002;
-  const { output, shape } = int16DepthwiseConv2d(input, filter, bias, {
+  const layer = packInt16DepthwiseConv2d(filter, bias, {
     inputShape: [batch, h, w, c],
     filterShape: [1, kh, kw, oc],
     padding: 'valid',
@@ -270,6 +273,9 @@ t.test('DEPTHWISE_CONV_2D equals a plain-JS TFLite reference loop (multiplier 2,
     weightScale,
     outputScale,
   });
+  t.equal(layer.kind, 'depthwise');
+  const shape = layer.outputShape;
+  const output = layer.run(input);
   const outH = h - (kh - 1) * dilation[0];
   const outW = w - (kw - 1) * dilation[1];
   t.same(shape, [batch, outH, outW, oc]);
@@ -295,7 +301,7 @@ t.test('DEPTHWISE_CONV_2D equals a plain-JS TFLite reference loop (multiplier 2,
   }
   t.same(Array.from(output), want);
   t.throws(
-    () => int16DepthwiseConv2d(input, filter, bias, { inputShape: [batch, h, w, c], filterShape: [1, kh, kw, 5], padding: 'valid', inputScale, weightScale: 1, outputScale }),
+    () => packInt16DepthwiseConv2d(filter, bias, { inputShape: [batch, h, w, c], filterShape: [1, kh, kw, 5], padding: 'valid', inputScale, weightScale: 1, outputScale }),
     { code: 'ERR_LITEQUANT_INVALID_ARGUMENT', message: /multiple of the input channels/ },
   );
 });
@@ -379,12 +385,12 @@ t.test('int16x8 FULLY_CONNECTED equals both official runtimes, each with its req
     const model = int16FcModel(batch, k, n, weights, bias, sIn, sW, sOut);
     const ours = (requantization: 'fixed-point' | 'double') =>
       Array.from(
-        int16FullyConnected(input, weights, bias, n, {
+        packInt16FullyConnected(weights, bias, n, {
           inputScale: sIn,
           weightScale: perChannel ? sW : sW[0]!,
           outputScale: sOut,
           requantization,
-        }),
+        }).run(input),
       );
     const fixed = ours('fixed-point');
     const double = ours('double');
@@ -394,6 +400,61 @@ t.test('int16x8 FULLY_CONNECTED equals both official runtimes, each with its req
     t.same(tensorValues(litert.outputs[0]![0]!), double, `${label}: LiteRT.js equals 'double'`);
     const tfjs = await runOracle(model, [[input]], { runtime: 'tfjs-tflite' });
     t.same(tensorValues(tfjs.outputs[0]![0]!), fixed, `${label}: tfjs-tflite equals 'fixed-point'`);
+  }
+});
+
+t.test('a packed layer writes into a given output, is reusable and keeps the path it was packed for', async (t) => {
+  const rand = lcg(19);
+  const [k, units] = [41, 13];
+  const weights = randomInt8(units * k, rand);
+  const bias = BigInt64Array.from({ length: units }, (_, i) => BigInt(i * 777 - 4000));
+  const options = { inputScale: 1 / 4096, weightScale: 0.01, outputScale: 0.05, requantization: 'fixed-point' } as const;
+  const original = capabilities().selected;
+  const isas = capabilities().isa;
+  selectIsa(isas[isas.length - 1]!);
+  const fc = packInt16FullyConnected(weights, bias, units, options);
+  t.same([fc.units, fc.inputSize], [units, k]);
+  t.match(fc.kernel, /^qs16_gemm_/, `kernel ${fc.kernel}`);
+  const packedPath = fc.path;
+  for (const rows of [1, 5, 9, 0]) {
+    const input = randomInt16(rows * k, rand);
+    const fresh = fc.run(input);
+    const output = new Int16Array(rows * units).fill(12345);
+    t.equal(fc.run(input, output), output, `${rows} rows: run returns the given output`);
+    t.same(Array.from(output), Array.from(fresh), `${rows} rows: same values as a new array`);
+  }
+  selectIsa('reference');
+  const input = randomInt16(3 * k, rand);
+  const before = fc.run(input);
+  t.equal(fc.path, packedPath, 'path fixed at pack time');
+  const reference = packInt16FullyConnected(weights, bias, units, options);
+  t.equal(reference.path, 'reference');
+  t.same(Array.from(reference.run(input)), Array.from(before), 'every path gives the same bits');
+  selectIsa(original);
+
+  const conv = packInt16Conv2d(randomInt8(3 * 2 * 2 * 4, rand), null, {
+    inputShape: [1, 4, 5, 4],
+    filterShape: [3, 2, 2, 4],
+    padding: 'same',
+    inputScale: 1 / 4096,
+    weightScale: [0.01, 0.02, 0.03],
+    outputScale: 0.01,
+  });
+  t.same([conv.kind, conv.inputShape, conv.outputShape], ['conv2d', [1, 4, 5, 4], [1, 4, 5, 3]]);
+  const dw = packInt16DepthwiseConv2d(randomInt8(2 * 2 * 8, rand), null, {
+    inputShape: [1, 4, 5, 4],
+    filterShape: [1, 2, 2, 8],
+    padding: 'valid',
+    inputScale: 1 / 4096,
+    weightScale: 0.02,
+    outputScale: 0.01,
+  });
+  t.same([dw.kind, dw.outputShape, dw.path, dw.kernel], ['depthwise', [1, 3, 4, 8], 'reference', 'qs16_dwconv__scalar']);
+  const image = randomInt16(4 * 5 * 4, rand);
+  for (const layer of [conv, dw]) {
+    const out = new Int16Array(layer.outputShape.reduce((a, d) => a * d, 1));
+    t.equal(layer.run(image, out), out);
+    t.same(Array.from(out), Array.from(layer.run(image)), `${layer.kind}: same values into a given output`);
   }
 });
 
@@ -409,23 +470,31 @@ t.test('bad arguments give InvalidArgumentError naming the problem', async (t) =
     weightScale: 1,
     outputScale: 1,
   };
+  const layer = () => packInt16FullyConnected(weights, null, 2, fc);
   const cases: [string, () => unknown, RegExp][] = [
-    ['input type', () => int16FullyConnected(new Int8Array(8) as never, weights, null, 2, fc), /Int16Array for input/],
-    ['units', () => int16FullyConnected(input, weights, null, 3, fc), /units \* inputSize/],
-    ['bias type', () => int16FullyConnected(input, weights, new Int32Array(2) as never, 2, fc), /BigInt64Array or null for bias/],
-    ['bias length', () => int16FullyConnected(input, weights, new BigInt64Array(3), 2, fc), /2 values for bias/],
-    ['bias range', () => int16FullyConnected(input, weights, BigInt64Array.from([2n ** 50n, 0n]), 2, fc), /bias\[0\]/],
-    ['zero scale', () => int16FullyConnected(input, weights, null, 2, { ...fc, outputScale: 0 }), /outputScale/],
-    ['scale count', () => int16FullyConnected(input, weights, null, 2, { ...fc, weightScale: [1, 1, 1] }), /1 or 2 values for weightScale/],
-    ['multiplier too large', () => int16FullyConnected(input, weights, null, 2, { ...fc, weightScale: 1000, requantization: 'fixed-point' }), /below 128/],
-    ['mode', () => int16FullyConnected(input, weights, null, 2, { ...fc, requantization: 'float' as never }), /requantization/],
-    ['activation', () => int16FullyConnected(input, weights, null, 2, { ...fc, activation: 'tanh' as never }), /activation/],
-    ['threads', () => int16FullyConnected(input, weights, null, 2, { ...fc, threads: 0 }), /threads/],
-    ['conv shape', () => int16Conv2d(input, new Int8Array(2), null, { ...conv, inputShape: [1, 2, 2] }), /inputShape/],
-    ['conv channels', () => int16Conv2d(input, new Int8Array(2), null, { ...conv, filterShape: [1, 1, 1, 3] }), /filterShape\[3\]/],
-    ['conv filter too big', () => int16Conv2d(input, new Int8Array(18), null, { ...conv, filterShape: [1, 3, 3, 2] }), /fits the input/],
-    ['conv padding', () => int16Conv2d(input, new Int8Array(2), null, { ...conv, padding: 'full' as never }), /padding/],
-    ['conv stride', () => int16Conv2d(input, new Int8Array(2), null, { ...conv, stride: [0, 1] }), /stride/],
+    ['input type', () => layer().run(new Int8Array(8) as never), /Int16Array for input/],
+    ['rows', () => layer().run(new Int16Array(7)), /rows \* 4 values/],
+    ['output type', () => layer().run(input, new Int32Array(4) as never), /Int16Array for output/],
+    ['output length', () => layer().run(input, new Int16Array(5)), /4 values for output/],
+    ['weights type', () => packInt16FullyConnected(new Uint8Array(8) as never, null, 2, fc), /Int8Array for weights/],
+    ['units', () => packInt16FullyConnected(weights, null, 3, fc), /units \* inputSize/],
+    ['bias type', () => packInt16FullyConnected(weights, new Int32Array(2) as never, 2, fc), /BigInt64Array or null for bias/],
+    ['bias length', () => packInt16FullyConnected(weights, new BigInt64Array(3), 2, fc), /2 values for bias/],
+    ['bias range', () => packInt16FullyConnected(weights, BigInt64Array.from([2n ** 50n, 0n]), 2, fc), /bias\[0\]/],
+    ['zero scale', () => packInt16FullyConnected(weights, null, 2, { ...fc, outputScale: 0 }), /outputScale/],
+    ['scale count', () => packInt16FullyConnected(weights, null, 2, { ...fc, weightScale: [1, 1, 1] }), /1 or 2 values for weightScale/],
+    ['multiplier too large', () => packInt16FullyConnected(weights, null, 2, { ...fc, weightScale: 1000, requantization: 'fixed-point' }), /below 128/],
+    ['mode', () => packInt16FullyConnected(weights, null, 2, { ...fc, requantization: 'float' as never }), /requantization/],
+    ['activation', () => packInt16FullyConnected(weights, null, 2, { ...fc, activation: 'tanh' as never }), /activation/],
+    ['threads', () => packInt16FullyConnected(weights, null, 2, { ...fc, threads: 0 }), /threads/],
+    ['conv shape', () => packInt16Conv2d(new Int8Array(2), null, { ...conv, inputShape: [1, 2, 2] }), /inputShape/],
+    ['conv channels', () => packInt16Conv2d(new Int8Array(2), null, { ...conv, filterShape: [1, 1, 1, 3] }), /filterShape\[3\]/],
+    ['conv filter too big', () => packInt16Conv2d(new Int8Array(18), null, { ...conv, filterShape: [1, 3, 3, 2] }), /fits the input/],
+    ['conv padding', () => packInt16Conv2d(new Int8Array(2), null, { ...conv, padding: 'full' as never }), /padding/],
+    ['conv stride', () => packInt16Conv2d(new Int8Array(2), null, { ...conv, stride: [0, 1] }), /stride/],
+    ['conv input', () => packInt16Conv2d(new Int8Array(2), null, conv).run(new Int16Array(9)), /8 input values/],
+    ['conv output', () => packInt16Conv2d(new Int8Array(2), null, conv).run(input, new Int16Array(3)), /4 values for output/],
+    ['dw filter', () => packInt16DepthwiseConv2d(new Int8Array(3), null, { ...conv, filterShape: [1, 1, 1, 2] }), /2 filter values/],
   ];
   for (const [name, fn, message] of cases) {
     t.throws(fn, { code: 'ERR_LITEQUANT_INVALID_ARGUMENT', message }, name);
@@ -438,51 +507,64 @@ t.test('bad arguments give InvalidArgumentError naming the problem', async (t) =
 });
 
 t.test('the addon itself rejects malformed calls (no JS validation in between)', async (t) => {
-  const fc = native().qs16FullyConnected as (...args: unknown[]) => void;
-  const conv = native().qs16Conv2d as (...args: unknown[]) => void;
-  const dw = native().qs16DepthwiseConv2d as (...args: unknown[]) => void;
+  const pack = native().qs16Pack as (...args: unknown[]) => unknown;
+  const run = native().qs16Run as (...args: unknown[]) => void;
+  const info = native().qs16Info as (...args: unknown[]) => unknown;
   const i16 = (n: number) => new Int16Array(n);
   const i8 = (n: number) => new Int8Array(n);
   const scales = new Float32Array([0.01]);
-  const p = { batch: 2, inputSize: 4, units: 3, inputScale: 0.5, outputScale: 0.5, requantization: 'fixed-point', qmin: -32768, qmax: 32767 };
+  const p = { inputSize: 4, units: 3, inputScale: 0.5, outputScale: 0.5, requantization: 'fixed-point', qmin: -32768, qmax: 32767 };
   const cp = {
     batch: 1, inputHeight: 4, inputWidth: 4, inputChannels: 2, outputChannels: 3, filterHeight: 3, filterWidth: 3,
     strideHeight: 1, strideWidth: 1, dilationHeight: 1, dilationWidth: 1, padding: 'same', inputScale: 0.5,
     outputScale: 0.5, qmin: -32768, qmax: 32767,
   };
-  t.doesNotThrow(() => fc(i16(8), i8(12), null, scales, i16(6), p), 'a well-formed call');
-  t.same(
-    callNative(() => conv(i16(32), i8(54), null, scales, i16(48), cp)),
-    [4, 4],
-    'a well-formed conv returns its output size',
-  );
+  const dp = { ...cp, outputChannels: undefined, depthMultiplier: 1 };
+  const fc = callNative(() => pack('fully-connected', i8(12), null, scales, p));
+  const conv = callNative(() => pack('conv2d', i8(54), null, scales, cp));
+  const dw = callNative(() => pack('depthwise', i8(18), null, scales, dp));
+  t.doesNotThrow(() => run(fc, i16(8), i16(6), 1), 'a well-formed call');
+  t.doesNotThrow(() => run(fc, i16(0), i16(0), 2), 'zero rows');
+  t.doesNotThrow(() => run(conv, i16(32), i16(48), 1), 'a well-formed conv');
+  t.doesNotThrow(() => run(dw, i16(32), i16(32), 1), 'a well-formed depthwise call');
+  t.match(callNative(() => info(conv)), { kind: 'conv2d', units: 3, inputSize: 18, outputHeight: 4, outputWidth: 4, inputLength: 32, outputLength: 48 });
+  t.match(callNative(() => info(dw)), { kind: 'depthwise', units: 2, inputSize: 9, outputLength: 32, path: 'reference' });
+  t.match(callNative(() => info(fc)), { kind: 'fully-connected', units: 3, inputSize: 4, inputLength: 0 });
+  const shared = new Int16Array(16);
   const calls: [string, () => unknown][] = [
-    ['no arguments', () => fc()],
-    ['params not an object', () => fc(i16(8), i8(12), null, scales, i16(6), 5)],
-    ['params missing a field', () => fc(i16(8), i8(12), null, scales, i16(6), { ...p, units: undefined })],
-    ['input Int8Array', () => fc(i8(8), i8(12), null, scales, i16(6), p)],
-    ['bias Int32Array', () => fc(i16(8), i8(12), new Int32Array(3), scales, i16(6), p)],
-    ['bias length', () => fc(i16(8), i8(12), new BigInt64Array(2), scales, i16(6), p)],
-    ['bias beyond 2^46', () => fc(i16(8), i8(12), BigInt64Array.from([2n ** 47n, 0n, 0n]), scales, i16(6), p)],
-    ['output short', () => fc(i16(8), i8(12), null, scales, i16(5), p)],
-    ['weights short', () => fc(i16(8), i8(11), null, scales, i16(6), p)],
-    ['scales length', () => fc(i16(8), i8(12), null, new Float32Array(2), i16(6), p)],
-    ['NaN scale', () => fc(i16(8), i8(12), null, new Float32Array([NaN]), i16(6), p)],
-    ['huge dims', () => fc(i16(8), i8(12), null, scales, i16(6), { ...p, batch: 2 ** 31, units: 2 ** 31 })],
-    ['fractional dim', () => fc(i16(8), i8(12), null, scales, i16(6), { ...p, batch: 1.5 })],
-    ['qmin > qmax', () => fc(i16(8), i8(12), null, scales, i16(6), { ...p, qmin: 10, qmax: 5 })],
-    ['bad mode', () => fc(i16(8), i8(12), null, scales, i16(6), { ...p, requantization: 'x' })],
-    ['multiplier >= 128', () => fc(i16(8), i8(12), null, new Float32Array([1000]), i16(6), p)],
-    ['conv output short', () => conv(i16(32), i8(54), null, scales, i16(47), cp)],
-    ['conv filter too large', () => conv(i16(32), i8(150), null, scales, i16(48), { ...cp, filterHeight: 5, filterWidth: 5, padding: 'valid' })],
-    ['conv zero stride', () => conv(i16(32), i8(54), null, scales, i16(48), { ...cp, strideWidth: 0 })],
-    ['conv padding', () => conv(i16(32), i8(54), null, scales, i16(48), { ...cp, padding: 'full' })],
-    ['conv huge', () => conv(i16(32), i8(54), null, scales, i16(48), { ...cp, inputHeight: 2 ** 31, inputWidth: 2 ** 31 })],
-    ['dw no multiplier', () => dw(i16(32), i8(18), null, scales, i16(32), cp)],
-    ['dw filter short', () => dw(i16(32), i8(17), null, scales, i16(32), { ...cp, depthMultiplier: 1 })],
-    ['dw output short', () => dw(i16(32), i8(18), null, scales, i16(31), { ...cp, depthMultiplier: 1 })],
+    ['no arguments', () => pack()],
+    ['unknown kind', () => pack('lstm', i8(12), null, scales, p)],
+    ['params not an object', () => pack('fully-connected', i8(12), null, scales, 5)],
+    ['params missing a field', () => pack('fully-connected', i8(12), null, scales, { ...p, units: undefined })],
+    ['bias Int32Array', () => pack('fully-connected', i8(12), new Int32Array(3), scales, p)],
+    ['bias length', () => pack('fully-connected', i8(12), new BigInt64Array(2), scales, p)],
+    ['bias beyond 2^46', () => pack('fully-connected', i8(12), BigInt64Array.from([2n ** 47n, 0n, 0n]), scales, p)],
+    ['weights short', () => pack('fully-connected', i8(11), null, scales, p)],
+    ['scales length', () => pack('fully-connected', i8(12), null, new Float32Array(2), p)],
+    ['NaN scale', () => pack('fully-connected', i8(12), null, new Float32Array([NaN]), p)],
+    ['huge dims', () => pack('fully-connected', i8(12), null, scales, { ...p, inputSize: 2 ** 22, units: 2 ** 31 })],
+    ['fractional dim', () => pack('fully-connected', i8(12), null, scales, { ...p, units: 1.5 })],
+    ['qmin > qmax', () => pack('fully-connected', i8(12), null, scales, { ...p, qmin: 10, qmax: 5 })],
+    ['bad mode', () => pack('fully-connected', i8(12), null, scales, { ...p, requantization: 'x' })],
+    ['multiplier >= 128', () => pack('fully-connected', i8(12), null, new Float32Array([1000]), p)],
+    ['conv filter too large', () => pack('conv2d', i8(150), null, scales, { ...cp, filterHeight: 5, filterWidth: 5, padding: 'valid' })],
+    ['conv zero stride', () => pack('conv2d', i8(54), null, scales, { ...cp, strideWidth: 0 })],
+    ['conv padding', () => pack('conv2d', i8(54), null, scales, { ...cp, padding: 'full' })],
+    ['conv huge', () => pack('conv2d', i8(54), null, scales, { ...cp, inputHeight: 2 ** 31, inputWidth: 2 ** 31 })],
+    ['dw no multiplier', () => pack('depthwise', i8(18), null, scales, cp)],
+    ['dw filter short', () => pack('depthwise', i8(17), null, scales, dp)],
+    ['run without handle', () => run({}, i16(8), i16(6), 1)],
+    ['run with a foreign handle', () => run(native().qs8GemmPack(i8(12), 3, 4, null, 0, 0, new Float64Array([0.5]), 0, -128, 127), i16(8), i16(6), 1)],
+    ['run input Int8Array', () => run(fc, i8(8), i16(6), 1)],
+    ['run input not whole rows', () => run(fc, i16(7), i16(6), 1)],
+    ['run output short', () => run(fc, i16(8), i16(5), 1)],
+    ['run threads 257', () => run(fc, i16(8), i16(6), 257)],
+    ['run overlapping views', () => run(fc, shared.subarray(0, 8), shared.subarray(6, 12), 1)],
+    ['conv output short', () => run(conv, i16(32), i16(47), 1)],
+    ['dw input short', () => run(dw, i16(31), i16(32), 1)],
+    ['dw output short', () => run(dw, i16(32), i16(31), 1)],
+    ['info without handle', () => info(null)],
   ];
-  t.same(callNative(() => dw(i16(32), i8(18), null, scales, i16(32), { ...cp, depthMultiplier: 1 })), [4, 4], 'a well-formed depthwise call');
   for (const [name, fn] of calls) {
     t.throws(() => callNative(fn), { code: 'ERR_LITEQUANT_INVALID_ARGUMENT' }, name);
   }

@@ -12,6 +12,8 @@ export interface OpContext {
   readonly op: Operator;
   readonly ins: readonly (PlanTensor | null)[];
   readonly outs: readonly PlanTensor[];
+  /** The operator's intermediate tensors (the integer LSTM's calibrated gate scales); [] when none. */
+  readonly intermediates: readonly (PlanTensor | null)[];
   /** ins[0] and outs[0]: every op compiled here has both. */
   readonly input: PlanTensor;
   readonly output: PlanTensor;

@@ -21,8 +21,8 @@ import {
   packFullyConnectedWeights,
 } from '../../native/f32.js';
 import { packQs8Gemm, requantizationScale } from '../../native/gemm.js';
-import { hybridConv2d, hybridFullyConnected } from '../../native/hybrid.js';
-import { int16Conv2d, int16DepthwiseConv2d, int16FullyConnected } from '../../native/int16.js';
+import { packHybridConv2d, packHybridFullyConnected } from '../../native/hybrid.js';
+import { packInt16Conv2d, packInt16DepthwiseConv2d, packInt16FullyConnected } from '../../native/int16.js';
 import { type ActivationFunctionType, BuiltinOperator, Padding, TensorType } from '../../tflite/schema.js';
 import { activationRangeXnnpack, elementCount } from '../reference-ops/common.js';
 import { conv2DQuantized, depthwiseConv2DQuantized, fullyConnectedQuantized, type QuantizedLayerParams } from '../reference-ops/conv.js';
@@ -64,17 +64,18 @@ export function compileFullyConnected(ctx: OpContext): Compiled | null {
   }
   if (input.type === TensorType.FLOAT32 && weights.type === TensorType.INT8 && output.type === TensorType.FLOAT32 && symmetric(weights)) {
     if (bias !== null && bias.type !== TensorType.FLOAT32) return null;
-    const w = weights.data as Int8Array;
     const b = (bias?.data as Float32Array | undefined) ?? null;
-    const hybrid = {
+    const layer = packHybridFullyConnected(weights.data as Int8Array, b, units, {
       weightScale: weightScales(weights, where),
       asymmetricQuantizeInputs: options.asymmetricQuantizeInputs,
       activation: fusedActivation(options.fusedActivationFunction, where),
       threads,
-    };
+    });
     const x = input.data as Float32Array;
-    const how = hybrid.asymmetricQuantizeInputs ? 'asymmetric' : 'symmetric';
-    return { impl: `native hybrid fully-connected (${how} rows)`, run: () => put(hybridFullyConnected(x, w, b, units, hybrid)) };
+    const y = output.data as Float32Array;
+    checkRows(x.length, inputSize, y.length, units, where);
+    const how = options.asymmetricQuantizeInputs ? 'asymmetric' : 'symmetric';
+    return { impl: `native hybrid fully-connected (${how} rows)`, run: () => void layer.run(x, y) };
   }
   if (isInt16x8(ctx, weights)) {
     const sIn = quant(input, where);
@@ -86,19 +87,37 @@ export function compileFullyConnected(ctx: OpContext): Compiled | null {
       const b = bias.data as Int32Array;
       return { impl: 'reference int16x8 fully-connected (int32 bias)', run: () => put(fullyConnectedQuantized(x, w, [units, inputSize], b, params).data) };
     }
-    const layer = {
+    const b = (bias?.data as BigInt64Array | undefined) ?? null;
+    const layer = packInt16FullyConnected(weights.data as Int8Array, b, units, {
       inputScale: sIn.scale,
       weightScale: weightScales(weights, where),
       outputScale: sOut.scale,
       activation: fusedActivation(options.fusedActivationFunction, where),
       requantization: 'double',
       threads,
-    } as const;
-    const w = weights.data as Int8Array;
-    const b = (bias?.data as BigInt64Array | undefined) ?? null;
-    return { impl: 'native int16x8 fully-connected', run: () => put(int16FullyConnected(x, w, b, units, layer)) };
+    });
+    const y = output.data as Int16Array;
+    checkRows(x.length, inputSize, y.length, units, where);
+    return { impl: 'native int16x8 fully-connected', run: () => void layer.run(x, y) };
   }
   return null;
+}
+
+/** A packed FULLY_CONNECTED writes its output tensor directly: the tensors must hold whole rows. */
+function checkRows(inputLength: number, inputSize: number, outputLength: number, units: number, where: string): void {
+  const rows = inputLength / inputSize;
+  if (!Number.isInteger(rows) || rows * units !== outputLength) {
+    throw new ModelFormatError(
+      `${where}: input tensor has ${inputLength} elements and output tensor ${outputLength}; rows of ${inputSize} in need rows of ${units} out`,
+    );
+  }
+}
+
+/** A packed convolution writes its output tensor directly: its shape must be the tensor's. */
+function checkConvOutput(outputShape: readonly number[], outputLength: number, where: string): void {
+  if (elementCount(outputShape) !== outputLength) {
+    throw new ModelFormatError(`${where}: output tensor has ${outputLength} elements, the convolution gives [${outputShape.join(', ')}]`);
+  }
 }
 
 /**
@@ -196,10 +215,11 @@ export function compileConvolution(ctx: OpContext): Compiled | null {
       const conv = { strides: stride, dilations: dilation, padding, activation, threads } as const;
       return { impl: 'native f32 depthwise on weights dequantized at load (hybrid)', run: () => put(depthwiseConv2d(x, input.shape, packed, conv).output) };
     }
-    const w = filter.data as Int8Array;
-    const hybrid = { inputShape: input.shape, filterShape: filter.shape, weightScale: scales, padding, stride, dilation, activation, threads } as const;
+    const layer = packHybridConv2d(filter.data as Int8Array, b, { inputShape: input.shape, filterShape: filter.shape, weightScale: scales, padding, stride, dilation, activation, threads });
+    const y = output.data as Float32Array;
+    checkConvOutput(layer.outputShape, y.length, where);
     const how = scales.length > 1 && scales.some((s) => s !== scales[0]) ? 'asymmetric' : 'symmetric';
-    return { impl: `native hybrid conv2d (${how} images)`, run: () => put(hybridConv2d(x, w, b, hybrid).output) };
+    return { impl: `native hybrid conv2d (${how} images)`, run: () => void layer.run(x, y) };
   }
   if (isInt16x8(ctx, filter)) {
     const sIn = quant(input, where);
@@ -216,7 +236,7 @@ export function compileConvolution(ctx: OpContext): Compiled | null {
         : () => put(conv2DQuantized(x, input.shape, w, filter.shape, b, geometry, params).data);
       return { impl: `reference int16x8 ${depthwise ? 'depthwise' : 'conv2d'} (int32 bias)`, run };
     }
-    const layer = {
+    const options16 = {
       inputShape: input.shape,
       filterShape: filter.shape,
       padding,
@@ -229,8 +249,10 @@ export function compileConvolution(ctx: OpContext): Compiled | null {
       threads,
     } as const;
     const b = (bias?.data as BigInt64Array | undefined) ?? null;
-    if (depthwise) return { impl: 'native int16x8 depthwise', run: () => put(int16DepthwiseConv2d(x, w, b, layer).output) };
-    return { impl: 'native int16x8 conv2d', run: () => put(int16Conv2d(x, w, b, layer).output) };
+    const layer = depthwise ? packInt16DepthwiseConv2d(w, b, options16) : packInt16Conv2d(w, b, options16);
+    const y = output.data as Int16Array;
+    checkConvOutput(layer.outputShape, y.length, where);
+    return { impl: `native int16x8 ${layer.kind}`, run: () => void layer.run(x, y) };
   }
   return null;
 }

@@ -7,7 +7,7 @@
 //   (reference-ops/batch-matmul.ts, which states the official runtime's rules).
 import { fullyConnected, packFullyConnectedWeights, type PackedFullyConnectedWeights } from '../../native/f32.js';
 import { packQs8Gemm, requantizationScale, type Qs8Gemm } from '../../native/gemm.js';
-import { hybridBatchMatMul } from '../../native/hybrid.js';
+import { packHybridBatchMatMul } from '../../native/hybrid.js';
 import { TensorType } from '../../tflite/schema.js';
 import {
   batchMatMulFloat32,
@@ -97,22 +97,20 @@ export function compileBatchMatMul(ctx: OpContext): Compiled | null {
     // TFLite's hybrid BATCH_MATMUL: rows quantized on the fly, one weight scale per tensor or per unit.
     const scales = weightScales(rhs, where);
     if (scales.length !== 1 && scales.length !== plan.n) return null;
-    const rows = weightRows(rhs.data as Int8Array, plan, adjY);
-    const a = lhs.data as Float32Array;
-    const y = output.data as Float32Array;
-    const hybrid = (x: Float32Array, out: Float32Array, r: number): void => {
-      const result = hybridBatchMatMul(x, rows[r]!, {
-        inputShape: [x.length / plan.k, plan.k],
+    const layers = weightRows(rhs.data as Int8Array, plan, adjY).map((w) =>
+      packHybridBatchMatMul(w, {
         rhsShape: [plan.n, plan.k],
         adjY: true,
         weightScale: scales,
         asymmetricQuantizeInputs: asymmetric,
         threads,
-      });
-      out.set(result.output);
-    };
+      }),
+    );
+    const a = lhs.data as Float32Array;
+    const y = output.data as Float32Array;
     const how = asymmetric ? 'asymmetric' : 'symmetric';
-    return { impl: `native hybrid batch-matmul (${how} rows)`, run: batched(a, y, scaled, adjX, rhsBatches, hybrid) };
+    const run = batched(a, y, scaled, adjX, rhsBatches, (rows, out, r) => void layers[r]!.run(rows, out));
+    return { impl: `native hybrid batch-matmul (${how} rows)`, run };
   }
 
   if (isQuantizedType(lhs.type) && rhs.type === lhs.type && output.type === lhs.type) {

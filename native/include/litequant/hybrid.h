@@ -176,6 +176,8 @@ std::shared_ptr<const HybridPackedWeights> PackHybrid(const int8_t* w, size_t n,
 size_t HybridPackedN(const HybridPackedWeights& w);
 size_t HybridPackedK(const HybridPackedWeights& w);
 Path HybridPackedPath(const HybridPackedWeights& w);
+// The int8 GEMM micro-kernel the packed weights run on, e.g. "qs8_gemm_5x16c2__avx2".
+const char* HybridPackedKernelName(const HybridPackedWeights& w);
 // Whether the weight scales differ between channels (CONV_2D then quantizes asymmetrically).
 bool HybridPackedPerChannel(const HybridPackedWeights& w);
 

@@ -137,6 +137,11 @@ bool MakeQs16Requant(Qs16RequantMode mode, Qs16ScaleRule rule, float input_scale
                      const float* weight_scales, size_t count, float output_scale, int32_t qmin,
                      int32_t qmax, Qs16Requant* out, const char** why);
 
+// The per-tensor entry of `rq` repeated for `channels` channels (per-channel input unchanged):
+// the same outputs, but Qs16Gemm then skips its per-call expansion. Layers packed once call it
+// once.
+void Qs16ExpandPerTensor(Qs16Requant* rq, size_t channels);
+
 class Qs16PackedWeights;  // defined in core; immutable, shareable between threads
 
 // Packs W [n, k] and bias [n] (or null) for the path selected now (or `path`). Requires
@@ -149,6 +154,8 @@ std::shared_ptr<const Qs16PackedWeights> PackQs16Gemm(const int8_t* w, size_t n,
 size_t Qs16PackedN(const Qs16PackedWeights& w);
 size_t Qs16PackedK(const Qs16PackedWeights& w);
 Path Qs16PackedPath(const Qs16PackedWeights& w);
+// The micro-kernel the panels were packed for, e.g. "qs16_gemm_4x16c2__avx2".
+const char* Qs16PackedKernelName(const Qs16PackedWeights& w);
 
 // C = requantize(A x W^T + bias). lda >= k, ldc >= n; requant has 1 or n channels. pool may be
 // null (one thread); the result is the same for every thread count.
