@@ -7,7 +7,7 @@
 //   XNNPACK quantizes rows by its own rule, tfjs-tflite runs TFLite's builtin hybrid kernel). Ours
 //   reproduces the builtin kernel: bit-identical to tfjs-tflite, and no further from LiteRT than
 //   tfjs-tflite is (the tolerance is measured on the same windows in each run and printed).
-// The LSTM models (mnist_lstm_*) belong to another issue and are not compared here.
+// The LSTM twins (mnist_lstm_*) run against tfjs-tflite: LiteRT.js refuses variable tensors.
 // Runs on the calling thread (worker: false): session.test.ts covers the worker backend.
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -133,6 +133,23 @@ for (const [family, { data, variants, samples }] of Object.entries(FAMILIES)) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The LSTM twins against tfjs-tflite (test/runtime/lstm.test.ts compares 200 digits and the
+// LSTM's own outputs).
+
+for (const variant of ['float', 'int8_official']) {
+  const file = `mnist_lstm_${variant}.tflite`;
+  covered.add(file);
+  t.test(`${file} equals tfjs-tflite`, { skip: sharedSkip('models', file) || sharedSkip('data', 'mnist_2000_x.npy') }, async (t) => {
+    const bytes = readShared('models', file);
+    const digits = npySamples('mnist_2000_x.npy', SAMPLES).map((x) => x.map((v) => v / 255));
+    const inputs = quantizeSamples(bytes, digits).map((x) => [x]);
+    const [ours, theirs] = await Promise.all([runOurs(bytes, inputs), runOracle(bytes, inputs, { runtime: 'tfjs-tflite' })]);
+    t.match(ours.impls[0], /UNIDIRECTIONAL_SEQUENCE_LSTM: reference lstm/);
+    compareOutputs(t, ours.outputs, theirs.outputs);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
 // The transformer feed-forward block: BATCH_MATMUL, FULLY_CONNECTED (keep_num_dims), MUL, ADD,
 // TANH on N(0, 1) inputs. Its last FULLY_CONNECTED has all-zero test weights (the output is 0
 // for every input), so the comparison also exposes the intermediate tensors as outputs: both
@@ -254,10 +271,10 @@ t.test(`${DYNRANGE}: bit-identical to tfjs-tflite, within the LiteRT–tfjs-tfli
 
 // ---------------------------------------------------------------------------------------------
 
-t.test('every shared model but the LSTMs is compared here', { skip: sharedSkip('models') }, (t) => {
+t.test('every shared model is compared here', { skip: sharedSkip('models') }, (t) => {
   const missing = sharedModels()
     .map((path) => basename(path))
-    .filter((file) => !file.startsWith('mnist_lstm_') && !covered.has(file));
+    .filter((file) => !covered.has(file));
   t.same(missing, [], 'models without a comparison');
   t.end();
 });

@@ -13,6 +13,7 @@ import {
   compileSquaredDifference,
 } from './elementwise.js';
 import { compileConvolution, compileFullyConnected } from './linear.js';
+import { compileUnidirectionalSequenceLstm } from './lstm.js';
 import { compileBatchMatMul } from './matmul.js';
 import { compileMean, compilePool2D, compileSoftmax } from './reduction.js';
 
@@ -49,4 +50,5 @@ export const OP_COMPILERS: ReadonlyMap<number, OpCompiler> = new Map<number, OpC
   [BuiltinOperator.SQUARED_DIFFERENCE, compileSquaredDifference],
   [BuiltinOperator.RSQRT, compileRsqrt],
   [BuiltinOperator.BATCH_MATMUL, compileBatchMatMul],
+  [BuiltinOperator.UNIDIRECTIONAL_SEQUENCE_LSTM, compileUnidirectionalSequenceLstm],
 ]);
