@@ -7,6 +7,7 @@ import { summarize } from '../ir/summary.js';
 import { capabilities } from '../native/index.js';
 import { BENCH_HELP, benchCommand, type BenchCommandOptions } from './bench.js';
 import { CONVERT_HELP, convertCommand, type ConvertCommandOptions } from './convert.js';
+import { EXAMPLE_HELP, exampleCommand, type ExampleCommandOptions } from './example.js';
 import { formatSummary } from './inspect.js';
 import { readModelFile } from './model-file.js';
 import { QUANTIZE_HELP, quantizeCommand, type QuantizeCommandOptions } from './quantize.js';
@@ -79,7 +80,12 @@ program
   .option('--no-progress', 'no progress bar (it only shows when stdout and stderr are terminals)')
   .option('--json', 'print { input, output, report, diagnostics } as JSON')
   .addHelpText('after', QUANTIZE_HELP)
-  .action((model: string | undefined, opts: QuantizeCommandOptions) => quantizeCommand(model, opts));
+  .option('--example', 'quantize the example model litequant ships (a digits CNN), and show size, accuracy and speed before/after: the default without a model')
+  .addHelpText('after', EXAMPLE_HELP)
+  .action(async (model: string | undefined, opts: QuantizeCommandOptions & ExampleCommandOptions) => {
+    if (model === undefined || opts.example === true) await exampleCommand(model, opts);
+    else await quantizeCommand(model, opts);
+  });
 
 program
   .command('run')

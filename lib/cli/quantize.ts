@@ -12,8 +12,9 @@
 //   complete: an error or Ctrl-C (SIGINT aborts the quantizer through its AbortSignal; exit 130)
 //   leaves no partial file and keeps any previous one. An unwritable path fails before any work.
 // - On a terminal, calibration shows a progress bar on stderr; piped, nothing but the result.
-// The model argument is optional in the grammar (a later issue quantizes a built-in example
-// model when it is absent); for now its absence is an error that says what to give.
+// The model argument is optional in the grammar: without it (or with --example) main.ts runs
+// lib/cli/example.ts, which quantizes the example model the package ships; quantizeCommand itself
+// still needs a model.
 import cliProgress from 'cli-progress';
 
 import { expected, InvalidArgumentError } from '../errors.js';
@@ -159,14 +160,14 @@ export function npySamples(data: InputData, count: number): Iterable<TensorData[
   };
 }
 
-function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], option: string): T | undefined {
+export function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], option: string): T | undefined {
   if (value === undefined) return undefined;
   if (!allowed.includes(value as T)) throw expected(`one of ${allowed.join(', ')}`, option, value);
   return value as T;
 }
 
 /** Options that mean nothing in `mode` are errors. */
-function checkApplicable(mode: QuantizeMode, opts: QuantizeCommandOptions, io: IoType | undefined): void {
+export function checkApplicable(mode: QuantizeMode, opts: QuantizeCommandOptions, io: IoType | undefined): void {
   const calibrated = mode === 'int8' || mode === 'int16x8';
   const given = (names: [string, unknown][]): string[] => names.filter(([, v]) => v !== undefined && v !== false).map(([n]) => n);
   const refuse = (names: string[], where: string, why = ''): void => {

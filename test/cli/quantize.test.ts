@@ -208,7 +208,8 @@ t.test('bad input: one line, exit code 1, nothing left at the output path', asyn
   check('missing model', [at('nope.tflite'), '-o', out, ...int8], /Cannot read model file '.*nope\.tflite': ENOENT \[ERR_LITEQUANT_INVALID_ARGUMENT\]/);
   check('corrupt model', [garbage, '-o', out, '--mode', 'dynamic'], /garbage\.tflite: .*\[ERR_LITEQUANT_MODEL_FORMAT\]/);
   check('already quantized', [quantized, '-o', out, '--mode', 'dynamic'], /Expected a float model for model but received a quantized one: .*INT8.*\(quantize the float model instead\)/);
-  check('no model argument', ['-o', out, '--mode', 'dynamic'], /Expected a model file for litequant quantize \(litequant quantize IN\.tflite -o OUT\.tflite --mode int8 --calibration data\.npy\) but received none/);
+  // Without a model the example is quantized (test/cli/example.test.ts); data for your own model is refused.
+  check('no model argument, with data', ['-o', out, ...int8], /--calibration describes your own model's data, but no model was given/);
   check('no -o', [model, '--mode', 'dynamic'], /Expected -o OUT\.tflite \(where the quantized model goes\) but received none/);
   check('no --mode', [model, '-o', out], /Expected --mode \(int8, int16x8, dynamic, float16, weight-only\) but received none/);
   check('bad --mode', [model, '-o', out, '--mode', 'int4'], /Expected one of int8, int16x8, dynamic, float16, weight-only for --mode but received the string 'int4'/);
