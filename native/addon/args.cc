@@ -82,16 +82,17 @@ TypedView<int32_t> ArgInt32Array(const Napi::CallbackInfo& info, size_t i, const
 int64_t ArgInteger(const Napi::CallbackInfo& info, size_t i, const char* param, int64_t lo,
                    int64_t hi) {
   const Napi::Value v = info[i];
+  if (v.IsNumber()) {
+    const double d = v.As<Napi::Number>().DoubleValue();
+    if (d >= static_cast<double>(lo) && d <= static_cast<double>(hi) && std::trunc(d) == d) {
+      return static_cast<int64_t>(d);  // the message below is only built on failure (hot path)
+    }
+  }
   const std::string what =
       "an integer between " + std::to_string(lo) + " and " + std::to_string(hi);
   if (!v.IsNumber()) ThrowExpected(info.Env(), what, param, v);
-  const double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) || std::trunc(d) != d) {
-    ThrowWithCode(info.Env(),
-                  "Expected " + what + " for " + param + " but received " + Describe(v),
-                  kErrInvalidArgument, true);
-  }
-  return static_cast<int64_t>(d);
+  ThrowWithCode(info.Env(), "Expected " + what + " for " + param + " but received " + Describe(v),
+                kErrInvalidArgument, true);
 }
 
 std::string ArgString(const Napi::CallbackInfo& info, size_t i, const char* param) {

@@ -134,17 +134,9 @@ Conv2dGeometry ReadConvGeometry(Napi::Env env, const ParamObject& p, size_t* out
   return g;
 }
 
-// threads in [1, 256]; the message is only built on failure (hot path).
+// threads in [1, 256].
 ThreadPool* Pool(const Napi::CallbackInfo& info, size_t i) {
-  const Napi::Value v = info[i];
-  int64_t threads = 0;
-  if (v.IsNumber()) {
-    const double d = v.As<Napi::Number>().DoubleValue();
-    if (d >= 1 && d <= static_cast<double>(kMaxThreads) && std::trunc(d) == d) {
-      threads = static_cast<int64_t>(d);
-    }
-  }
-  if (threads == 0) threads = ArgInteger(info, i, "threads", 1, kMaxThreads);  // throws
+  const int64_t threads = ArgInteger(info, i, "threads", 1, kMaxThreads);
   return threads > 1 ? SharedThreadPool(static_cast<size_t>(threads)) : nullptr;
 }
 

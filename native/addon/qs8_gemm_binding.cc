@@ -39,19 +39,6 @@ struct Qs8GemmHandle {
   int64_t external_bytes = 0;
 };
 
-// An integer-valued number in [lo, hi]; the message is only built on failure (hot path).
-int64_t Integer(const Napi::CallbackInfo& info, size_t i, const char* param, int64_t lo,
-                int64_t hi) {
-  const Napi::Value v = info[i];
-  if (v.IsNumber()) {
-    const double d = v.As<Napi::Number>().DoubleValue();
-    if (d >= static_cast<double>(lo) && d <= static_cast<double>(hi) && std::trunc(d) == d) {
-      return static_cast<int64_t>(d);
-    }
-  }
-  return ArgInteger(info, i, param, lo, hi);  // throws with the standard message
-}
-
 Qs8GemmHandle& Handle(const Napi::CallbackInfo& info) {
   const Napi::Value v = info[0];
   if (!v.IsExternal() || !v.As<Napi::External<Qs8GemmHandle>>().CheckTypeTag(&kQs8GemmTag)) {
@@ -61,7 +48,7 @@ Qs8GemmHandle& Handle(const Napi::CallbackInfo& info) {
 }
 
 ThreadPool* Pool(const Napi::CallbackInfo& info, size_t i) {
-  const int64_t threads = Integer(info, i, "threads", 0, kMaxThreads);
+  const int64_t threads = ArgInteger(info, i, "threads", 0, kMaxThreads);
   return threads == 1 ? nullptr : SharedThreadPool(static_cast<size_t>(threads));
 }
 
@@ -165,7 +152,7 @@ Napi::Value Qs8GemmRun(const Napi::CallbackInfo& info) {
   CheckArgCount(info, 5);
   Qs8GemmHandle& h = Handle(info);
   const auto a = ArgInt8Array(info, 1, "a");
-  const auto m = static_cast<size_t>(Integer(info, 2, "m", 0, kMaxDim));
+  const auto m = static_cast<size_t>(ArgInteger(info, 2, "m", 0, kMaxDim));
   const auto c = ArgInt8Array(info, 3, "c");
   ThreadPool* pool = Pool(info, 4);
   CheckRows(env, a.length, m, h.k, "a");
@@ -179,7 +166,7 @@ Napi::Value Qs8GemmAccumulateRun(const Napi::CallbackInfo& info) {
   CheckArgCount(info, 5);
   Qs8GemmHandle& h = Handle(info);
   const auto a = ArgInt8Array(info, 1, "a");
-  const auto m = static_cast<size_t>(Integer(info, 2, "m", 0, kMaxDim));
+  const auto m = static_cast<size_t>(ArgInteger(info, 2, "m", 0, kMaxDim));
   const auto acc = ArgInt32Array(info, 3, "acc");
   ThreadPool* pool = Pool(info, 4);
   CheckRows(env, a.length, m, h.k, "a");
