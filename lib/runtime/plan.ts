@@ -43,7 +43,16 @@ export interface PlanOptions {
   readonly threads?: number;
   /** Size of a dynamic (-1) batch dimension. Default: the static shape (1 in the file). */
   readonly batch?: number;
+  /**
+   * Calibration: receives the values an op computes inside itself for its intermediate tensors
+   * (the float LSTM's gate pre-activations and hidden output), once per time step. Ops that have
+   * such values run their reference implementation when this is set.
+   */
+  readonly observeIntermediate?: IntermediateObserver;
 }
+
+/** `(operator index, intermediate slot, values)`: the values are a view valid during the call. */
+export type IntermediateObserver = (opIndex: number, slot: number, values: Float32Array) => void;
 
 const OP_NAMES: ReadonlyMap<number, string> = new Map(
   Object.entries(BuiltinOperator).map(([name, code]) => [code as number, name]),
@@ -106,7 +115,9 @@ export function compilePlan(graph: Graph, options: PlanOptions = {}): Plan {
     try {
       if (compiler !== undefined && input !== null && output !== undefined) {
         const put = (source: TensorData): void => copyInto(output.data, source, where);
-        step = compiler({ code: code.builtinCode, op, ins, outs, intermediates, input, output, where, threads, put });
+        const observe = options.observeIntermediate;
+        const observeIntermediate = observe === undefined ? undefined : (slot: number, values: Float32Array): void => observe(index, slot, values);
+        step = compiler({ code: code.builtinCode, op, ins, outs, intermediates, input, output, where, threads, put, observeIntermediate });
       }
     } catch (error) {
       throw withContext(error, index, where);

@@ -23,6 +23,8 @@ export interface OpContext {
   readonly threads: number;
   /** Copies an op's result into outs[0]; a length mismatch is a ModelFormatError. */
   readonly put: (source: TensorData) => void;
+  /** Set while calibrating (PlanOptions.observeIntermediate): `(slot, values)` per time step. */
+  readonly observeIntermediate?: ((slot: number, values: Float32Array) => void) | undefined;
 }
 
 /** A compiled operator: a closure over its buffers. */
