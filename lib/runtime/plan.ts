@@ -170,6 +170,7 @@ export function compilePlan(graph: Graph, options: PlanOptions = {}): Plan {
  */
 function withContext(error: unknown, index: number, where: string): Error {
   const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof UnsupportedOperatorError) return error.index === index ? error : new UnsupportedOperatorError(error.op, index, message, { cause: error });
   if ((error instanceof ModelFormatError || error instanceof InvalidArgumentError) && message.includes(`operator ${index} `)) {
     return error;
   }

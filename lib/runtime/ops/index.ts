@@ -14,6 +14,7 @@ import {
 } from './elementwise.js';
 import { compileConvolution, compileFullyConnected } from './linear.js';
 import { compileUnidirectionalSequenceLstm } from './lstm.js';
+import { compileBidirectionalSequenceLstm, compileLstmCell } from './lstm-variants.js';
 import { compileBatchMatMul } from './matmul.js';
 import { compileMean, compilePool2D, compileSoftmax } from './reduction.js';
 
@@ -51,4 +52,6 @@ export const OP_COMPILERS: ReadonlyMap<number, OpCompiler> = new Map<number, OpC
   [BuiltinOperator.RSQRT, compileRsqrt],
   [BuiltinOperator.BATCH_MATMUL, compileBatchMatMul],
   [BuiltinOperator.UNIDIRECTIONAL_SEQUENCE_LSTM, compileUnidirectionalSequenceLstm],
+  [BuiltinOperator.LSTM, compileLstmCell],
+  [BuiltinOperator.BIDIRECTIONAL_SEQUENCE_LSTM, compileBidirectionalSequenceLstm],
 ]);

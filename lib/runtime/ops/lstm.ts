@@ -181,7 +181,7 @@ export function lstmCompiler(kernel: LstmIntegerKernel): OpCompiler {
   return (ctx) => compileLstm(ctx, kernel);
 }
 
-function compileLstm(ctx: OpContext, kernel: LstmIntegerKernel): Compiled | null {
+export function compileLstm(ctx: OpContext, kernel: LstmIntegerKernel): Compiled | null {
   const { input, output, op, where } = ctx;
   const options = op.builtinOptions;
   if (options !== null && options.kind !== 'UnidirectionalSequenceLSTMOptions') return null;
