@@ -7,7 +7,7 @@
 //   the operator, its index and its dtypes.
 import { InvalidArgumentError, ModelFormatError, UnsupportedOperatorError } from '../errors.js';
 import type { Graph } from '../ir/graph.js';
-import { BuiltinOperator } from '../tflite/schema.js';
+import { BuiltinOperator, TensorType } from '../tflite/schema.js';
 import { copyInto, type Compiled } from './ops/context.js';
 import { OP_COMPILERS } from './ops/index.js';
 import { planMemory } from './memory-plan.js';
@@ -36,6 +36,10 @@ export interface Plan {
   readonly batch: number;
   /** Activation memory: the arena's size, and what one buffer per tensor would take. */
   readonly memory: { readonly arenaBytes: number; readonly separateBytes: number };
+  /** Variable tensors (LSTM state) and the values a reset gives them. */
+  readonly variables: readonly { readonly tensor: PlanTensor; readonly initial: TensorData }[];
+  /** Variable tensors keep their values from run to run (else every run starts from a reset). */
+  readonly keepState: boolean;
 }
 
 export interface PlanOptions {
@@ -49,6 +53,12 @@ export interface PlanOptions {
    * such values run their reference implementation when this is set.
    */
   readonly observeIntermediate?: IntermediateObserver;
+  /**
+   * Keep variable tensors (LSTM state) from one run to the next, as TFLite's interpreter does
+   * until ResetVariableTensors. Default false: every run starts from the reset state, so runs
+   * are independent.
+   */
+  readonly keepState?: boolean;
 }
 
 /** `(operator index, intermediate slot, values)`: the values are a view valid during the call. */
@@ -154,13 +164,32 @@ export function compilePlan(graph: Graph, options: PlanOptions = {}): Plan {
   }
   new Uint8Array(arena).fill(0);
 
-  return {
+  const plan: Plan = {
     inputs: subgraph.inputs.map((i) => tensorAt(i, 'subgraph 0 inputs')),
     outputs: subgraph.outputs.map((i) => tensorAt(i, 'subgraph 0 outputs')),
     steps,
     batch: tensors[subgraph.inputs[0] ?? -1]?.shape[0] ?? 1,
     memory: { arenaBytes: memory.arenaBytes, separateBytes: memory.separateBytes },
+    variables: subgraph.tensors.flatMap((t, i) => (t.isVariable ? [{ tensor: tensors[i]!, initial: initialValue(tensors[i]!) }] : [])),
+    keepState: options.keepState ?? false,
   };
+  resetState(plan);
+  return plan;
+}
+
+/**
+ * A variable tensor's reset value, as TFLite's ResetVariableTensor: what its buffer holds (a
+ * plan-owned copy), else zeros, or the zero point for int8.
+ */
+function initialValue(t: PlanTensor): TensorData {
+  const initial = t.data.slice() as TensorData;
+  if (!t.constant) initial.fill(t.type === TensorType.INT8 ? ((t.quantization?.zeroPoint ?? 0) as never) : (0 as never));
+  return initial;
+}
+
+/** Restores every variable tensor to its reset value. */
+export function resetState(plan: Plan): void {
+  for (const { tensor, initial } of plan.variables) (tensor.data as Float32Array).set(initial as Float32Array);
 }
 
 /**
@@ -189,6 +218,7 @@ export function runPlan(
   stepMs?: Float64Array,
   afterStep?: (step: PlanStep) => void,
 ): TensorData[] {
+  if (!plan.keepState) resetState(plan);
   plan.inputs.forEach((t, i) => (t.data as Float32Array).set(inputs[i] as Float32Array));
   if (afterStep !== undefined) {
     for (const step of plan.steps) {

@@ -4,8 +4,13 @@
 // kept); when the model cannot be planned at that batch (a RESHAPE to a fixed batch, say), it
 // runs the static plan once per slice of rows and concatenates the outputs. Both give the
 // same values: every op the runtime has computes batch rows independently.
+//
+// With keepState, variable tensors (LSTM state) carry over from run to run; each batch size's
+// plan holds its own state, and slices (which would carry state from one slice to the next)
+// are refused.
+import { InvalidArgumentError } from '../errors.js';
 import type { Graph } from '../ir/graph.js';
-import { compilePlan, runPlan, type Plan, type TensorData } from './plan.js';
+import { compilePlan, resetState, runPlan, type Plan, type TensorData } from './plan.js';
 import { profilePlan, type RunProfile } from './profile.js';
 
 /** Batch plans kept besides the static one (each holds its own packed weights). */
@@ -16,13 +21,21 @@ export class PlanRunner {
   readonly base: Plan;
   readonly #graph: Graph;
   readonly #threads: number;
+  readonly #keepState: boolean;
   /** Batch -> plan, or null when that batch cannot be planned (slices of the base plan run). */
   readonly #byBatch = new Map<number, Plan | null>();
 
-  constructor(graph: Graph, threads: number) {
+  constructor(graph: Graph, options: { threads: number; keepState: boolean }) {
     this.#graph = graph;
-    this.#threads = threads;
-    this.base = compilePlan(graph, { threads });
+    this.#threads = options.threads;
+    this.#keepState = options.keepState;
+    this.base = compilePlan(graph, options);
+  }
+
+  /** Restores the variable tensors of every plan to their reset values. */
+  resetState(): void {
+    resetState(this.base);
+    for (const plan of this.#byBatch.values()) if (plan !== null) resetState(plan);
   }
 
   run(inputs: readonly TensorData[]): TensorData[] {
@@ -55,7 +68,7 @@ export class PlanRunner {
     }
     let plan: Plan | null = null;
     try {
-      plan = compilePlan(this.#graph, { threads: this.#threads, batch });
+      plan = compilePlan(this.#graph, { threads: this.#threads, batch, keepState: this.#keepState });
       const sized = (t: { data: TensorData }, i: number, base: readonly { data: TensorData }[]): boolean =>
         t.data.length === (base[i]!.data.length / this.base.batch) * batch;
       if (!plan.inputs.every((t, i) => sized(t, i, this.base.inputs)) || !plan.outputs.every((t, i) => sized(t, i, this.base.outputs))) {
@@ -71,6 +84,9 @@ export class PlanRunner {
 
   #runSlices(inputs: readonly TensorData[], batch: number): TensorData[] {
     const base = this.base;
+    if (this.#keepState && base.variables.length > 0) {
+      throw new InvalidArgumentError(`Expected a batch of ${base.batch} for a session that keeps state (the model cannot be planned at batch ${batch}) but received ${batch}`);
+    }
     const slices = batch / base.batch;
     const outputs = base.outputs.map((t) => new (t.data.constructor as new (n: number) => TensorData)(t.data.length * slices));
     for (let s = 0; s < slices; s++) {

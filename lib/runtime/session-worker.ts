@@ -2,9 +2,9 @@
 // packed there, buffers live there) and runs it on request, so the main thread stays free.
 //
 // Protocol (session.ts is the other side):
-//   workerData      { model: Uint8Array | Graph, threads }
+//   workerData      { model: Uint8Array | Graph, threads, keepState }
 //   worker -> main  { type: 'ready', inputs, outputs, steps } | { type: 'error', error }
-//   main -> worker  { id, inputs: TypedArray[], profileRuns? }      (buffers transferred)
+//   main -> worker  { id, inputs: TypedArray[], profileRuns?, resetState? } (buffers transferred)
 //   worker -> main  { id, outputs } | { id, profile } | { id, error } (buffers transferred)
 // Errors travel as { name, code, message } and are rebuilt into the same class by session.ts.
 import { parentPort, workerData } from 'node:worker_threads';
@@ -20,6 +20,8 @@ export interface WorkerRequest {
   readonly inputs: TensorData[];
   /** When set, time every step over this many runs instead of returning outputs. */
   readonly profileRuns?: number;
+  /** When set, reset the variable tensors (inputs is empty) and reply with no outputs. */
+  readonly resetState?: true;
 }
 
 export interface WorkerReply {
@@ -46,11 +48,11 @@ function serialize(error: unknown): SerializedError {
 
 const port = parentPort;
 if (port === null) throw new Error('session-worker.ts must run in a worker_threads Worker');
-const data = workerData as { model: Uint8Array | Graph; threads: number };
+const data = workerData as { model: Uint8Array | Graph; threads: number; keepState: boolean };
 
 let runner: PlanRunner | undefined;
 try {
-  runner = new PlanRunner(data.model instanceof Uint8Array ? readModel(data.model) : data.model, data.threads);
+  runner = new PlanRunner(data.model instanceof Uint8Array ? readModel(data.model) : data.model, { threads: data.threads, keepState: data.keepState });
   port.postMessage({ type: 'ready', ...describePlan(runner.base) });
 } catch (error) {
   port.postMessage({ type: 'error', error: serialize(error) });
@@ -60,6 +62,11 @@ port.on('message', (message: WorkerRequest & { id: number }) => {
   const { id, inputs, profileRuns } = message;
   try {
     if (runner === undefined) throw new Error('the model did not load');
+    if (message.resetState === true) {
+      runner.resetState();
+      port.postMessage({ id });
+      return;
+    }
     if (profileRuns !== undefined) {
       port.postMessage({ id, profile: runner.profile(inputs, profileRuns) });
       return;

@@ -29,6 +29,12 @@ export interface LoadModelOptions {
   readonly threads?: number;
   /** Run in a worker thread (default true) or on the calling thread (false). */
   readonly worker?: boolean;
+  /**
+   * Keep the model's variable tensors (LSTM state) from one run() to the next, as TFLite's
+   * interpreter does, for streaming a sequence chunk by chunk; resetState() starts over.
+   * Default false: every run starts from the reset state, so runs are independent.
+   */
+  readonly keepState?: boolean;
 }
 
 /** Rebuilds an error posted by the worker as the class it was thrown as. */
@@ -52,6 +58,7 @@ function rebuildError(error: SerializedError): Error {
 
 interface Backend {
   run(inputs: TensorData[]): Promise<TensorData[]>;
+  resetState(): Promise<void>;
   profile(inputs: TensorData[], runs: number): Promise<RunProfile>;
   close(): Promise<void>;
 }
@@ -63,6 +70,10 @@ class MainThreadBackend implements Backend {
   }
   run(inputs: TensorData[]): Promise<TensorData[]> {
     return Promise.resolve(this.#runner.run(inputs));
+  }
+  resetState(): Promise<void> {
+    this.#runner.resetState();
+    return Promise.resolve();
   }
   profile(inputs: TensorData[], runs: number): Promise<RunProfile> {
     return Promise.resolve(this.#runner.profile(inputs, runs));
@@ -100,6 +111,10 @@ class WorkerBackend implements Backend {
 
   async run(inputs: TensorData[]): Promise<TensorData[]> {
     return (await this.#request({ inputs })).outputs ?? [];
+  }
+
+  async resetState(): Promise<void> {
+    await this.#request({ inputs: [], resetState: true });
   }
 
   async profile(inputs: TensorData[], runs: number): Promise<RunProfile> {
@@ -164,6 +179,11 @@ export class Session {
     return this.#enqueue(() => this.#backend.profile(copies, runs));
   }
 
+  /** Restores the variable tensors (LSTM state) to their reset values; for keepState sessions. */
+  resetState(): Promise<void> {
+    return this.#enqueue(() => this.#backend.resetState());
+  }
+
   #enqueue<T>(job: () => Promise<T>): Promise<T> {
     const result = this.#queue.then(job);
     this.#queue = result.catch(() => undefined);
@@ -203,7 +223,7 @@ export class Session {
   }
 }
 
-function checkOptions(options: LoadModelOptions): { threads: number; worker: boolean } {
+function checkOptions(options: LoadModelOptions): { threads: number; worker: boolean; keepState: boolean } {
   if (options === null || typeof options !== 'object') throw expected('an object', 'options', options);
   const threads = options.threads ?? 1;
   if (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 0 || threads > 256) {
@@ -211,12 +231,14 @@ function checkOptions(options: LoadModelOptions): { threads: number; worker: boo
   }
   const worker = options.worker ?? true;
   if (typeof worker !== 'boolean') throw expected('a boolean', 'options.worker', worker);
-  return { threads, worker };
+  const keepState = options.keepState ?? false;
+  if (typeof keepState !== 'boolean') throw expected('a boolean', 'options.keepState', keepState);
+  return { threads, worker, keepState };
 }
 
-function startWorker(model: Uint8Array | Graph, threads: number): Promise<Session> {
+function startWorker(model: Uint8Array | Graph, threads: number, keepState: boolean): Promise<Session> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./session-worker.js', import.meta.url), { workerData: { model, threads } });
+    const worker = new Worker(new URL('./session-worker.js', import.meta.url), { workerData: { model, threads, keepState } });
     const onError = (error: Error): void => reject(error);
     worker.once('error', onError);
     worker.once('message', (message: { type: string; error?: SerializedError } & SessionInfo) => {
@@ -236,14 +258,14 @@ function startWorker(model: Uint8Array | Graph, threads: number): Promise<Sessio
  * dtype the runtime does not support is an error here, naming the op and its index.
  */
 export async function loadModel(model: Uint8Array | Graph, options: LoadModelOptions = {}): Promise<Session> {
-  const { threads, worker } = checkOptions(options);
+  const { threads, worker, keepState } = checkOptions(options);
   const isGraph = model !== null && typeof model === 'object' && Array.isArray((model as Graph).subgraphs);
   if (!(model instanceof Uint8Array) && !isGraph) throw expected('a Uint8Array (.tflite bytes) or a Graph', 'model', model);
   if (worker) {
     // Bytes are read here first, so a malformed file fails the same way on both backends.
     if (model instanceof Uint8Array) readModel(model);
-    return startWorker(model, threads);
+    return startWorker(model, threads, keepState);
   }
-  const runner = new PlanRunner(model instanceof Uint8Array ? readModel(model) : model, threads);
+  const runner = new PlanRunner(model instanceof Uint8Array ? readModel(model) : model, { threads, keepState });
   return new Session(describePlan(runner.base), new MainThreadBackend(runner));
 }

@@ -6,7 +6,7 @@ import { builtinOptions, GraphBuilder } from '../../lib/ir/builder.js';
 import { loadModel } from '../../lib/runtime/session.js';
 import { ActivationFunctionType as Act, BuiltinOperator as Op, LSTMKernelType, TensorType } from '../../lib/tflite/schema.js';
 import { writeModel } from '../../lib/tflite/write.js';
-import { compare, randF32, randInt8, suiteModel, type OpCase, type TensorData } from '../fixtures/op-suite.js';
+import { compare, randF32, randInt16, randInt8, suiteModel, type OpCase, type TensorData } from '../fixtures/op-suite.js';
 import { runOracle } from '../fixtures/oracle.js';
 
 type Kind = 'float' | 'hybrid' | 'int8';
@@ -33,6 +33,7 @@ function directionWeights(b: GraphBuilder, prefix: string, kind: Kind, nInput: n
   const vector = (name: string, n: number, lo: number, hi: number, peephole: boolean): number => {
     if (kind === 'float' || (kind === 'hybrid' && !peephole)) return b.tensor({ name: prefix + name, type: TensorType.FLOAT32, shape: [n], data: randF32(n, next(), lo, hi) });
     if (kind === 'hybrid') return b.tensor({ name: prefix + name, type: TensorType.INT8, shape: [n], data: randInt8(n, next(), -127, 127), quantization: { scale: 0.4 / 127 } });
+    if (peephole) return b.tensor({ name: prefix + name, type: TensorType.INT16, shape: [n], data: randInt16(n, next(), -32767, 32767), quantization: { scale: 0.4 / 32767 } });
     const biasScale = IN_SCALE * 0.004;
     return b.tensor({ name: prefix + name, type: TensorType.INT32, shape: [n], data: Int32Array.from(randF32(n, next(), lo, hi), (v) => Math.round(v / biasScale)), quantization: { scale: biasScale } });
   };
@@ -202,3 +203,58 @@ t.test('unsupported LSTM forms are refused at load, naming the op', async (t) =>
   b.output(y);
   await t.rejects(loadModel(writeModel(b.build()), { worker: false }), { code: 'ERR_LITEQUANT_UNSUPPORTED_OPERATOR', index: 0, message: /aux input weights/ });
 });
+
+/** One LSTM op (one step) and the same weights as a time-major sequence LSTM over `time` steps. */
+function stepAndSequenceModels(kind: Kind, time: number, batch: number, nInput: number, d: Direction): { step: Uint8Array; sequence: Uint8Array } {
+  const build = (sequence: boolean): Uint8Array => {
+    const b = new GraphBuilder();
+    let s = 700;
+    const next = () => ++s;
+    const int8 = kind === 'int8';
+    const nOutput = d.nOutput ?? d.nCell;
+    const quant = int8 ? { quantization: { scale: IN_SCALE, zeroPoint: 0 } } : {};
+    const type = int8 ? TensorType.INT8 : TensorType.FLOAT32;
+    const x = b.input({ name: 'x', type, shape: sequence ? [time, batch, nInput] : [batch, nInput], ...quant });
+    const w = directionWeights(b, '', kind, nInput, d, next);
+    const [h, c] = states(b, '', kind, batch, d);
+    const y = b.tensor({ name: 'y', type, shape: sequence ? [time, batch, nOutput] : [batch, nOutput], ...(int8 ? { quantization: { scale: H_SCALE, zeroPoint: 0 } } : {}) });
+    const intermediates = int8
+      ? [...[0, 1, 2, 3].map((g) => b.tensor({ name: `gate${g}`, type: TensorType.INT16, shape: [0] })), b.tensor({ name: 'hidden', type: TensorType.INT8, shape: [0], quantization: { scale: H_SCALE, zeroPoint: 0 } })]
+      : undefined;
+    const options = sequence
+      ? builtinOptions('UnidirectionalSequenceLSTMOptions', { fusedActivationFunction: Act.TANH, cellClip: 0, projClip: 0, timeMajor: true, asymmetricQuantizeInputs: false, diagonalRecurrentTensors: false })
+      : builtinOptions('LSTMOptions', { fusedActivationFunction: Act.TANH, cellClip: 0, projClip: 0, kernelType: LSTMKernelType.FULL, asymmetricQuantizeInputs: false });
+    b.op(sequence ? Op.UNIDIRECTIONAL_SEQUENCE_LSTM : Op.LSTM, [x, ...w, h, c, -1, -1, -1, -1], [y], { options, ...(intermediates ? { intermediates } : {}) });
+    b.output(y);
+    return writeModel(b.build());
+  };
+  return { step: build(false), sequence: build(true) };
+}
+
+for (const kind of ['float', 'int8'] as const) {
+  t.test(`keepState: a ${kind} LSTM run step by step equals the sequence LSTM; resetState starts over`, async (t) => {
+    const [time, batch, nInput] = [6, 2, 5];
+    const { step, sequence } = stepAndSequenceModels(kind, time, batch, nInput, { nCell: 7, peephole: true });
+    const xs = kind === 'int8' ? randInt8(time * batch * nInput, 5) : randF32(time * batch * nInput, 5, -1, 1);
+    const seq = await loadModel(sequence, { worker: false });
+    const [whole] = await seq.run([xs as Float32Array]);
+    await seq.close();
+    const rows = (k: number) => xs.subarray(k * batch * nInput, (k + 1) * batch * nInput) as Float32Array;
+    for (const worker of [false, true]) {
+      const streaming = await loadModel(step, { worker, keepState: true });
+      const pieces: number[] = [];
+      for (let k = 0; k < time; k++) pieces.push(...((await streaming.run([rows(k)]))[0] as ArrayLike<number>));
+      const r = compare(whole as ArrayLike<number>, pieces, kind === 'int8' ? 0 : 1e-6);
+      t.equal(r.bad, 0, `worker ${worker}: ${time} runs of one step equal the ${time}-step sequence${r.bad ? ` (first: ${r.first})` : ''}`);
+      await streaming.resetState();
+      const again = (await streaming.run([rows(0)]))[0]!;
+      t.same(Array.from(again as ArrayLike<number>), pieces.slice(0, again.length), `worker ${worker}: after resetState() the first step repeats`);
+      await streaming.close();
+    }
+    const independent = await loadModel(step, { worker: false });
+    const first = (await independent.run([rows(0)]))[0]!;
+    const second = (await independent.run([rows(0)]))[0]!;
+    t.same(Array.from(second as ArrayLike<number>), Array.from(first as ArrayLike<number>), 'without keepState every run starts from the reset state');
+    await independent.close();
+  });
+}

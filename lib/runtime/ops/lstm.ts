@@ -3,12 +3,10 @@
 // over the whole sequence: float32, hybrid (float input, int8 weights) or integer 8x8→16 (int8
 // input, int16 cell state).
 //
-// State: the output state (input 18) and cell state (input 19) start every run() at TFLite's
-// reset value (0, the zero point for int8), so each run equals a fresh interpreter (what the
-// oracle runs per sample), and leave the final state in their tensors. A state tensor whose
-// buffer holds data (TFLite refuses those: "variable tensor with buffer") starts from that data
-// instead. Variable tensors live for the whole plan (memory-plan.ts), so no other tensor shares
-// their bytes.
+// State: the output state (input 18) and cell state (input 19) are variable tensors: the plan
+// resets them before every run (or keeps them from run to run with keepState; plan.ts), and the
+// LSTM leaves the final state in them. Variable tensors live for the whole plan
+// (memory-plan.ts), so no other tensor shares their bytes.
 import { ModelFormatError } from '../../errors.js';
 import { ActivationFunctionType, TensorType } from '../../tflite/schema.js';
 import {
@@ -22,7 +20,7 @@ import {
   type LstmIntegerScales,
   type PerGate,
 } from '../reference-ops/lstm.js';
-import type { PlanTensor, TensorData } from '../tensors.js';
+import type { PlanTensor } from '../tensors.js';
 import { typeName } from '../tensors.js';
 import type { Compiled, OpCompiler, OpContext } from './context.js';
 
@@ -158,16 +156,6 @@ function collect(ctx: OpContext, timeMajor: boolean): LstmTensors {
   };
 }
 
-/**
- * The state's start value: zeros (the zero point for int8), or what the tensor's buffer holds.
- * The tensor's own array (the arena, or the plan's copy of the buffer) holds the running state.
- */
-function stateOf(t: PlanTensor): { storage: TensorData; initial: TensorData } {
-  const initial = t.data.slice() as TensorData;
-  if (!t.constant) initial.fill(t.type === TensorType.INT8 ? ((t.quantization?.zeroPoint ?? 0) as never) : (0 as never));
-  return { storage: t.data, initial };
-}
-
 /** UNIDIRECTIONAL_SEQUENCE_LSTM as current TFLite (LiteRT) computes it. */
 export function compileUnidirectionalSequenceLstm(ctx: OpContext): Compiled | null {
   return compileLstm(ctx, 'builtin');
@@ -193,8 +181,8 @@ export function compileLstm(ctx: OpContext, kernel: LstmIntegerKernel): Compiled
   }
   const l = collect(ctx, options?.timeMajor ?? false);
   const weightType = l.inputWeights[3]!.type;
-  const h = stateOf(l.outputState);
-  const c = stateOf(l.cellState);
+  const h = l.outputState.data;
+  const c = l.cellState.data;
 
   const types = (ts: readonly (PlanTensor | null)[], type: TensorType): boolean => ts.every((t) => t === null || t.type === type);
   const f32 = (t: PlanTensor | null): Float32Array | null => (t === null ? null : (t.data as Float32Array));
@@ -219,7 +207,7 @@ export function compileLstm(ctx: OpContext, kernel: LstmIntegerKernel): Compiled
       projection: f32(l.projection),
       projectionBias: f32(l.projectionBias),
     });
-    return withState('reference lstm (float32)', h, c, () => run(input.data as Float32Array, h.storage as Float32Array, c.storage as Float32Array, output.data as Float32Array));
+    return { impl: 'reference lstm (float32)', run: () => run(input.data as Float32Array, h as Float32Array, c as Float32Array, output.data as Float32Array) };
   }
 
   if (input.type === TensorType.FLOAT32 && weightType === TensorType.INT8) {
@@ -248,9 +236,10 @@ export function compileLstm(ctx: OpContext, kernel: LstmIntegerKernel): Compiled
       projectionBias: f32(l.projectionBias),
     });
     const rows = options?.asymmetricQuantizeInputs === true ? 'asymmetric' : 'symmetric';
-    return withState(`reference lstm (hybrid, ${rows} rows)`, h, c, () =>
-      run(input.data as Float32Array, h.storage as Float32Array, c.storage as Float32Array, output.data as Float32Array),
-    );
+    return {
+      impl: `reference lstm (hybrid, ${rows} rows)`,
+      run: () => run(input.data as Float32Array, h as Float32Array, c as Float32Array, output.data as Float32Array),
+    };
   }
 
   if (input.type === TensorType.INT8 && weightType === TensorType.INT8) {
@@ -309,23 +298,12 @@ export function compileLstm(ctx: OpContext, kernel: LstmIntegerKernel): Compiled
       if (error instanceof RangeError) fail(error.message);
       throw error;
     }
-    return withState(`reference lstm (int8x8→16${kernel === 'builtin' ? '' : `, ${kernel}`})`, h, c, () =>
-      run(input.data as Int8Array, h.storage as Int8Array, c.storage as Int16Array, output.data as Int8Array),
-    );
+    return {
+      impl: `reference lstm (int8x8→16${kernel === 'builtin' ? '' : `, ${kernel}`})`,
+      run: () => run(input.data as Int8Array, h as Int8Array, c as Int16Array, output.data as Int8Array),
+    };
   }
   return null;
-}
-
-/** A step that resets the state, then runs. */
-function withState(impl: string, h: { storage: TensorData; initial: TensorData }, c: { storage: TensorData; initial: TensorData }, run: () => void): Compiled {
-  return {
-    impl,
-    run: () => {
-      (h.storage as Float32Array).set(h.initial as Float32Array);
-      (c.storage as Float32Array).set(c.initial as Float32Array);
-      run();
-    },
-  };
 }
 
 /** TFLite reads one scale (params.scale) from LSTM weights: per-channel weights are refused. */
