@@ -2,7 +2,8 @@
 // as protobuf (onnx-proto). Int8 GEMM: MatMulInteger (int8 x int8 -> int32, the activation zero
 // point as an input); hybrid GEMM: com.microsoft DynamicQuantizeMatMul (float in, int8 weights,
 // float out); int8 conv and depthwise: QLinearConv (group = C for depthwise); float: MatMul and
-// Conv. The int8 ops also run with uint8 activations (activations: 'uint8'): onnxruntime's x86
+// Conv; LSTM (lstm.ts): the ONNX LSTM and com.microsoft DynamicQuantizeLSTM on our models'
+// weights. The int8 ops also run with uint8 activations (activations: 'uint8'): onnxruntime's x86
 // kernels are much faster for u8 x s8 (the pairing its quantizer emits on x86), whose AVX2 path
 // multiplies with 16-bit saturation (vpmaddubsw). Weights are initializers, so onnxruntime packs them once at session creation, as we do.
 // Times are medians of repeated session.run calls after warm-up; they include onnxruntime's
@@ -25,7 +26,40 @@ export interface Peer {
   time(family: string, shape: LayerShape, threads: number, budgetSeconds: number, activations?: Activations): Promise<PeerTime>;
   /** Median time of a trivial call (int8 MatMulInteger 1x16x16): the per-call binding cost. */
   callOverhead(): Promise<number>;
+  /** A session of onnxruntime's LSTM ('float') or DynamicQuantizeLSTM ('dynamic') on the given weights (lstm.ts times it). */
+  lstm(weights: LstmPeerWeights, kind: 'float' | 'dynamic', threads: number): Promise<PeerLstm>;
 }
+
+/**
+ * One forward LSTM, batch 1, in TFLite's layout: per gate in TFLite's order (input, forget, cell,
+ * output), input weights [hidden, input] and recurrent weights [hidden, hidden] row-major, and a
+ * bias. `quantized` is the same matrices in int8 with one scale per matrix (our hybrid model's),
+ * for DynamicQuantizeLSTM.
+ */
+export interface LstmPeerWeights {
+  readonly time: number;
+  readonly input: number;
+  readonly hidden: number;
+  readonly inputWeights: readonly Float32Array[];
+  readonly recurrentWeights: readonly Float32Array[];
+  readonly bias: readonly Float32Array[];
+  readonly quantized?: {
+    readonly inputWeights: readonly Int8Array[];
+    readonly inputScales: readonly number[];
+    readonly recurrentWeights: readonly Int8Array[];
+    readonly recurrentScales: readonly number[];
+  };
+}
+
+export interface PeerLstm {
+  readonly op: string;
+  /** x [time, input] -> y [time, hidden] (all steps' h). */
+  run(x: Float32Array): Promise<Float32Array>;
+  release(): Promise<void>;
+}
+
+// ONNX orders the gates i, o, f, c: the TFLite gate (input 0, forget 1, cell 2, output 3) of each.
+const ONNX_GATES = [0, 3, 1, 2] as const;
 
 /** The activation type of the int8 ops' models (weights stay int8). */
 export type Activations = 'int8' | 'uint8';
@@ -252,13 +286,17 @@ class OrtPeer implements Peer {
     return `no onnxruntime counterpart for ${family}`;
   }
 
-  private async measure(built: Built, threads: number, budgetSeconds: number): Promise<{ seconds: number; runs: number }> {
-    const session = await this.ort.InferenceSession.create(built.model, {
+  private session(model: Uint8Array, threads: number) {
+    return this.ort.InferenceSession.create(model, {
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
     });
+  }
+
+  private async measure(built: Built, threads: number, budgetSeconds: number): Promise<{ seconds: number; runs: number }> {
+    const session = await this.session(built.model, threads);
     try {
       const feeds = built.feeds(this.ort);
       const first = process.hrtime.bigint();
@@ -296,6 +334,86 @@ class OrtPeer implements Peer {
     } catch (error) {
       return { op: built.op, skipped: `onnxruntime failed: ${(error as Error).message.split('\n')[0]}` };
     }
+  }
+
+  // ONNX LSTM: W [1, 4H, I] and R [1, 4H, H] are the gate matrices stacked in i, o, f, c order,
+  // B [1, 8H] the input biases then the recurrent ones (zero here). DynamicQuantizeLSTM takes them
+  // transposed, W [1, I, 4H] and R [1, H, 4H], with a scale per column ([1, 4H]: each gate's own).
+  async lstm(w: LstmPeerWeights, kind: 'float' | 'dynamic', threads: number): Promise<PeerLstm> {
+    const T = this.onnx.TensorProto.DataType;
+    const { time, input: I, hidden: H } = w;
+    const bias = new Float32Array(8 * H);
+    ONNX_GATES.forEach((g, k) => bias.set(w.bias[g] as Float32Array, k * H));
+    const stacked = (mats: readonly Float32Array[], cols: number): Float32Array => {
+      const out = new Float32Array(4 * H * cols);
+      ONNX_GATES.forEach((g, k) => out.set(mats[g] as Float32Array, k * H * cols));
+      return out;
+    };
+    const transposed = (mats: readonly Int8Array[], cols: number): Int8Array => {
+      const out = new Int8Array(cols * 4 * H);
+      ONNX_GATES.forEach((g, k) => {
+        const m = mats[g] as Int8Array;
+        for (let j = 0; j < H; j++) for (let c = 0; c < cols; c++) out[c * 4 * H + k * H + j] = m[j * cols + c] as number;
+      });
+      return out;
+    };
+    const perColumn = (scales: readonly number[]): Float32Array => {
+      const out = new Float32Array(4 * H);
+      ONNX_GATES.forEach((g, k) => out.fill(scales[g] as number, k * H, (k + 1) * H));
+      return out;
+    };
+    const attribute = [this.int('hidden_size', H)];
+    const xInfo = [this.valueInfo('X', T.FLOAT, [time, 1, I])];
+    const yInfo = [this.valueInfo('Y', T.FLOAT, [time, 1, 1, H])];
+    let op: string;
+    let model: Uint8Array;
+    if (kind === 'float') {
+      op = 'LSTM';
+      model = this.model(
+        this.onnx.NodeProto.create({ opType: 'LSTM', input: ['X', 'W', 'R', 'B'], output: ['Y'], attribute }),
+        [
+          this.tensor('W', T.FLOAT, [1, 4 * H, I], stacked(w.inputWeights, I)),
+          this.tensor('R', T.FLOAT, [1, 4 * H, H], stacked(w.recurrentWeights, H)),
+          this.tensor('B', T.FLOAT, [1, 8 * H], bias),
+        ],
+        xInfo,
+        yInfo,
+      );
+    } else {
+      const q = w.quantized;
+      if (q === undefined) throw new Error('Expected int8 weights (quantized) for DynamicQuantizeLSTM but received none');
+      op = 'DynamicQuantizeLSTM';
+      model = this.model(
+        this.onnx.NodeProto.create({
+          opType: 'DynamicQuantizeLSTM',
+          domain: 'com.microsoft',
+          input: ['X', 'W', 'R', 'B', '', '', '', '', 'W_scale', 'W_zero_point', 'R_scale', 'R_zero_point'],
+          output: ['Y'],
+          attribute,
+        }),
+        [
+          this.tensor('W', T.INT8, [1, I, 4 * H], transposed(q.inputWeights, I)),
+          this.tensor('R', T.INT8, [1, H, 4 * H], transposed(q.recurrentWeights, H)),
+          this.tensor('B', T.FLOAT, [1, 8 * H], bias),
+          this.tensor('W_scale', T.FLOAT, [1, 4 * H], perColumn(q.inputScales)),
+          this.tensor('W_zero_point', T.INT8, [1, 4 * H], new Int8Array(4 * H)),
+          this.tensor('R_scale', T.FLOAT, [1, 4 * H], perColumn(q.recurrentScales)),
+          this.tensor('R_zero_point', T.INT8, [1, 4 * H], new Int8Array(4 * H)),
+        ],
+        xInfo,
+        yInfo,
+      );
+    }
+    const session = await this.session(model, threads);
+    const ort = this.ort;
+    return {
+      op,
+      async run(x: Float32Array): Promise<Float32Array> {
+        const out = await session.run({ X: new ort.Tensor('float32', x, [time, 1, I]) });
+        return out['Y']?.data as Float32Array;
+      },
+      release: () => session.release(),
+    };
   }
 
   async callOverhead(): Promise<number> {

@@ -8,13 +8,15 @@
 //  6. measures the JS call overhead of tiny kernels through the addon;
 //  7. runs the shared models whole in our runtime and in LiteRT.js WASM (runtime.ts);
 //  8. times the quantizer end to end on the shared float models (quantize.ts);
+//  8b. times the LSTM of issue 7 (H=256, I=128, T=50): ours float, hybrid and int8 beside
+//     onnxruntime's LSTM and DynamicQuantizeLSTM, and mnist_lstm (lstm.ts);
 //  9. prints a table, the ratios and targets (targets.ts), and writes
 //     bench/results/<iso-date>-<short-commit>.json.
 //
 // Options: --no-build (reuse build-bench/), --no-peer, --no-models, --isa PATH (LITEQUANT_ISA
 // for the native benches), --only REGEX (families; `--only runtime` runs the runtime section
-// alone, and it runs with any REGEX that matches "runtime"; likewise `--only quantize`, and
-// `--only 'runtime|quantize'` runs both), --budget SECONDS (default 280; later
+// alone, and it runs with any REGEX that matches "runtime"; likewise `--only quantize` and
+// `--only lstm`, and `--only 'runtime|quantize'` runs both), --budget SECONDS (default 330; later
 // steps are cut short to stay within it). Progress goes to stderr, the report to stdout.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -29,9 +31,10 @@ import { scanModels, type ModelLayer } from './models.js';
 import { benchSources, buildBenches, runBench, type BenchBinary, type BenchLine, type RunResult } from './native.js';
 import { hasUint8Variant, loadPeer, type Activations, type Peer } from './peer.js';
 import { peakTable, peerSummary, resultTable, type PeerResult, type Row } from './report.js';
+import { lstmReport, measureLstm, type LstmResult } from './lstm.js';
 import { measureQuantize, quantizeReport, type QuantizeResult } from './quantize.js';
 import { measureRuntime, runtimeReport, type RuntimeResult } from './runtime.js';
-import { computeQuantizeTargets, computeRuntimeTargets, computeTargets, ratioLines, targetLines, type CallOverhead, type Target } from './targets.js';
+import { computeLstmTargets, computeQuantizeTargets, computeRuntimeTargets, computeTargets, ratioLines, targetLines, type CallOverhead, type Target } from './targets.js';
 import {
   describeRawShape,
   describeShape,
@@ -60,7 +63,7 @@ interface Options {
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const o: Options = { build: true, peer: true, models: true, isa: null, only: null, budget: 280 };
+  const o: Options = { build: true, peer: true, models: true, isa: null, only: null, budget: 330 };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = (): string => {
@@ -79,7 +82,7 @@ function parseOptions(argv: readonly string[]): Options {
       if (!(o.budget > 0)) throw new Error(`Expected a positive number of seconds for --budget but received ${v}`);
     } else if (arg === '--help' || arg === '-h') {
       process.stdout.write(
-        'npm run bench [-- --no-build] [--no-peer] [--no-models] [--isa PATH] [--only REGEX|runtime|quantize] [--budget SECONDS]\n',
+        'npm run bench [-- --no-build] [--no-peer] [--no-models] [--isa PATH] [--only REGEX|runtime|quantize|lstm] [--budget SECONDS]\n',
       );
       process.exit(0);
     } else throw new Error(`Unknown option ${arg} (see --help)`);
@@ -92,14 +95,19 @@ const options = parseOptions(process.argv.slice(2));
 // the runtime section runs too when the REGEX matches "runtime".
 const runtimeWanted = options.only === null || options.only.test('runtime');
 const quantizeWanted = options.only === null || options.only.test('quantize');
-const kernelsWanted = options.only === null || !/^\^?\(?(runtime|quantize)(\|(runtime|quantize))*\)?\$?$/.test(options.only.source);
+const lstmWanted = options.only === null || options.only.test('lstm');
+const kernelsWanted = options.only === null || !/^\^?\(?(runtime|quantize|lstm)(\|(runtime|quantize|lstm))*\)?\$?$/.test(options.only.source);
+// The LSTM section times onnxruntime unless --no-peer (the kernel steps' peer is off without them).
+const lstmPeer = options.peer;
 // Seconds kept for the runtime section while the kernel steps run (they cut themselves short
 // by remaining()).
 let runtimeReserve = runtimeWanted && kernelsWanted ? 50 : 0;
 // Likewise for the quantizer section (about 10 s on this machine's models).
 let quantizeReserve = quantizeWanted && (kernelsWanted || runtimeWanted) ? 15 : 0;
+// And for the LSTM section (20 to 45 s).
+let lstmReserve = lstmWanted && (kernelsWanted || runtimeWanted || quantizeWanted) ? 50 : 0;
 const elapsed = (): number => (Date.now() - started) / 1000;
-const remaining = (): number => options.budget - runtimeReserve - quantizeReserve - elapsed();
+const remaining = (): number => options.budget - runtimeReserve - quantizeReserve - lstmReserve - elapsed();
 const log = (line: string): void => {
   process.stderr.write(`[${elapsed().toFixed(0).padStart(3)}s] ${line}\n`);
 };
@@ -586,6 +594,24 @@ if (quantizeWanted) {
   }
 }
 
+// ---- the LSTM (issue 7): ours float, hybrid, int8 and onnxruntime's, on one shape ---------------
+
+let lstm: LstmResult | null = null;
+let lstmTargets: Target[] = [];
+if (lstmWanted) {
+  lstmReserve = 0;
+  const shared = process.env['LITEQUANT_SHARED'] ?? resolve(root, '..', 'shared');
+  const budget = Math.max(20, Math.min(45, remaining() - 10));
+  log(`LSTM section (about ${budget.toFixed(0)} s)`);
+  try {
+    lstm = await measureLstm({ root, shared, budgetSeconds: budget, peer: lstmPeer, log, note });
+    lstmTargets = computeLstmTargets(lstm);
+    machine.onnxruntime ??= lstm.onnxruntime;
+  } catch (error) {
+    note(`lstm: the section failed: ${(error as Error).message.split('\n')[0]}`);
+  }
+}
+
 // ---- rows -------------------------------------------------------------------------------------
 
 if (peakBinary && remaining() > 10) measurePeak('end');
@@ -691,6 +717,10 @@ if (quantizeResult) {
   out.write(`\n${quantizeReport(quantizeResult)}\n`);
   out.write(`\nQuantizer targets (met / MISSED / not measured in this run)\n${targetLines(quantizeTargets).join('\n')}\n`);
 }
+if (lstm) {
+  out.write(`\n${lstmReport(lstm)}\n`);
+  out.write(`\nLSTM targets, 1 thread (met / MISSED / not measured in this run)\n${targetLines(lstmTargets).join('\n')}\n`);
+}
 if (notes.length > 0) out.write(`\nNotes\n${notes.map((n) => `  - ${n.replace(/\n/g, '\n    ')}`).join('\n')}\n`);
 
 const iso = new Date(started).toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
@@ -717,6 +747,8 @@ writeFileSync(
       runtimeTargets,
       quantize: quantizeResult,
       quantizeTargets,
+      lstm,
+      lstmTargets,
       modelLayers,
       notes,
     },

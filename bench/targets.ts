@@ -4,6 +4,7 @@
 import type { PeerResult, Row } from './report.js';
 import type { RuntimeResult } from './runtime.js';
 import { CALIBRATION_SAMPLES, RESNET8, type QuantizeResult } from './quantize.js';
+import type { LstmResult } from './lstm.js';
 import { normalizeShape, shapeKey, type ConvShape, type GemmShape, type LayerShape } from './shapes.js';
 
 /** A JS call-overhead measurement (run.ts); `key` names which call it is. */
@@ -399,6 +400,33 @@ export function computeQuantizeTargets(r: QuantizeResult): Target[] {
       (v) => v < 2000,
     ),
   ];
+}
+
+/**
+ * The LSTM targets of issue 7 (H=256, I=128, T=50, batch 1, one thread): hybrid and full-int8
+ * each at least 3x our float LSTM, from the medians of one round-robin run of the three.
+ */
+export function computeLstmTargets(r: LstmResult): Target[] {
+  const issue = r.rows.filter((x) => x.group === 'issue' && x.engine === 'litequant');
+  const float = issue.find((x) => x.kind === 'float');
+  const ms = (v: number | undefined): string => (v === undefined ? '-' : `${v.toFixed(2)} ms`);
+  return (['hybrid', 'int8'] as const).map((kind) => {
+    const row = issue.find((x) => x.kind === kind);
+    const measured = row?.vsFloat !== null && row?.vsFloat !== undefined && float?.latency;
+    return target(
+      `${kind === 'int8' ? 'full-int8' : 'hybrid'} LSTM H=${r.shape.hidden} I=${r.shape.input} T=${r.shape.time} vs our float LSTM`,
+      '>= 3x',
+      {
+        name: '',
+        value: measured ? (row.vsFloat as number) : null,
+        unit: 'x',
+        detail: measured
+          ? `float ${ms(float.latency?.medianMs)} [${float.impl}] / ${kind} ${ms(row.latency?.medianMs)} [${row.impl}]; model: ${row.model}`
+          : `not measured (${row?.error ?? float?.error ?? 'see the LSTM table'})`,
+      },
+      (v) => v >= 3,
+    );
+  });
 }
 
 function formatValue(value: number | null, unit: Ratio['unit']): string {

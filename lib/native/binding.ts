@@ -201,6 +201,12 @@ export interface NativeBinding {
   ): HybridHandle;
   hybridRun(handle: HybridHandle, input: Float32Array, output: Float32Array, threads: number): void;
   hybridInfo(handle: HybridHandle): PackedLayerInfo;
+  lstmPack(kind: 'float32' | 'hybrid', tensors: readonly (Float32Array | Int8Array | null)[], scales: Float32Array | null, params: LstmPackParams): LstmHandle;
+  lstmRun(handle: LstmHandle, input: Float32Array, outputState: Float32Array, cellState: Float32Array, output: Float32Array, threads: number): void;
+  lstmInfo(handle: LstmHandle): LstmPackedInfo;
+  lstmQs8Pack(arrays: readonly (Int8Array | Int16Array | Int32Array | null)[], numbers: Int32Array, params: LstmQs8PackParams): LstmQs8Handle;
+  lstmQs8Run(handle: LstmQs8Handle, input: Int8Array, outputState: Int8Array, cellState: Int16Array, output: Int8Array, threads: number): void;
+  lstmQs8Info(handle: LstmQs8Handle): LstmQs8PackedInfo;
   quantizeInt8(
     input: Float32Array,
     output: Int8Array,
@@ -212,6 +218,7 @@ export interface NativeBinding {
     qmin: number,
     qmax: number,
   ): void;
+  quantizeInt8HalfEven(input: Float32Array, output: Int8Array, scale: Float32Array, zeroPoint: number): void;
   dequantizeInt8(
     input: Int8Array,
     output: Float32Array,
@@ -281,6 +288,67 @@ export interface F32MinMaxResult {
 /** A packed hybrid layer (native/addon/hybrid_binding.cc); opaque. */
 export interface HybridHandle {
   readonly __hybridHandle: never;
+}
+
+/** A packed float32 or hybrid LSTM (native/addon/lstm_binding.cc); opaque. */
+export interface LstmHandle {
+  readonly __lstmHandle: never;
+}
+
+/** lstmPack's params (native/addon/lstm_binding.cc). */
+export interface LstmPackParams {
+  readonly maxTime: number;
+  readonly batch: number;
+  readonly inputSize: number;
+  readonly cellSize: number;
+  readonly outputSize: number;
+  readonly timeMajor: boolean;
+  readonly activation: 'tanh' | 'relu' | 'relu6' | 'relu-n1-to-1' | 'sign-bit';
+  readonly cellClip: number;
+  readonly projClip: number;
+  readonly asymmetric: boolean;
+}
+
+export interface LstmPackedInfo {
+  readonly kind: 'float32' | 'hybrid';
+  readonly path: IsaPath;
+  readonly kernel: string;
+  readonly maxTime: number;
+  readonly batch: number;
+  readonly inputSize: number;
+  readonly cellSize: number;
+  readonly outputSize: number;
+}
+
+/** A packed full-integer LSTM (native/addon/lstm_qs8_binding.cc); opaque. */
+export interface LstmQs8Handle {
+  readonly __lstmQs8Handle: never;
+}
+
+/** lstmQs8Pack's params (native/addon/lstm_qs8_binding.cc); the clips quantized. */
+export interface LstmQs8PackParams {
+  readonly maxTime: number;
+  readonly batch: number;
+  readonly inputSize: number;
+  readonly cellSize: number;
+  readonly outputSize: number;
+  readonly timeMajor: boolean;
+  readonly cellShift: number;
+  readonly hiddenOutputZeroPoint: number;
+  readonly hiddenZeroPoint: number;
+  readonly outputStateZeroPoint: number;
+  readonly cellClip: number;
+  readonly projClip: number;
+}
+
+export interface LstmQs8PackedInfo {
+  readonly path: IsaPath;
+  readonly kernel: string;
+  readonly maxTime: number;
+  readonly batch: number;
+  readonly inputSize: number;
+  readonly cellSize: number;
+  readonly outputSize: number;
 }
 
 /** A packed int16x8 layer (native/addon/qs16_binding.cc); opaque. */

@@ -2,7 +2,7 @@
 // channel, on the native kernels. Rounding follows TFLite: q = clamp(round(x / s) + zp)
 // with halfway cases away from zero, using x * float(1 / s) as TFLite's tools do.
 import { InvalidArgumentError, expected } from '../errors.js';
-import { callNative } from './index.js';
+import { callNative, native } from './index.js';
 
 export interface AffineParams {
   /** One scale (per tensor) or one per channel along `axis`; finite and > 0. */
@@ -127,4 +127,24 @@ export function dequantizeTensor(values: Int8Array, params: AffineParams): Float
     b.dequantizeInt8(values, out, l.scales, l.zeroPoints, l.outer, l.channels, l.inner),
   );
   return out;
+}
+
+/**
+ * The runtime's QUANTIZE and DEQUANTIZE between float32 and int8, per tensor, into preallocated
+ * arrays (parameters checked once, here). QUANTIZE rounds halves to even (XNNPACK's f32->qs8
+ * convert, what the official runtime computes), unlike quantizeTensor's TFLite-tools rule.
+ */
+export function int8Converters(scale: number, zeroPoint: number): {
+  quantize: (x: Float32Array, out: Int8Array) => void;
+  dequantize: (q: Int8Array, out: Float32Array) => void;
+} {
+  const scales = Float32Array.of(scale);
+  if (!(scales[0]! > 0 && Number.isFinite(scales[0]!))) throw expected('a finite positive float32', 'scale', scale);
+  if (!Number.isInteger(zeroPoint) || zeroPoint < -128 || zeroPoint > 127) throw expected('an integer in [-128, 127]', 'zeroPoint', zeroPoint);
+  const zeroPoints = Int32Array.of(zeroPoint);
+  const b = native();
+  return {
+    quantize: (x, out) => b.quantizeInt8HalfEven(x, out, scales, zeroPoint),
+    dequantize: (q, out) => b.dequantizeInt8(q, out, scales, zeroPoints, 1, 1, q.length),
+  };
 }

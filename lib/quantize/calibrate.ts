@@ -19,6 +19,9 @@
 //   gets a turn every ~25 ms of work so an abort (or a timer) can land during a long run.
 // - Every range contains 0 (min <= 0 <= max), as TFLite's zero-point nudging requires; a tensor
 //   that was 0 on every sample gets [0, 0] (the consumer picks a scale for it).
+// - Values an op computes inside itself (the float LSTM's gate sums, hidden output and cell
+//   state: PlanOptions.observeIntermediate) are observed per time step with the same method and
+//   returned by operator and slot (`intermediates`).
 import { setImmediate as nextTurn } from 'node:timers/promises';
 
 import { describeValue, expected, InvalidArgumentError } from '../errors.js';
@@ -29,11 +32,13 @@ import { typeName } from '../runtime/tensors.js';
 import { TensorType } from '../tflite/schema.js';
 import { createObserver, type Observer, type ObserverSettings } from './observers.js';
 import { checkAborted, type ResolvedOptions } from './options.js';
-import type { CalibrationSample, TensorRange, TensorRanges } from './types.js';
+import type { CalibrationSample, IntermediateRanges, TensorRange, TensorRanges } from './types.js';
 
 export interface CalibrationResult {
   /** A range (containing 0) for every float32 graph input and operator output. */
   readonly ranges: TensorRanges;
+  /** Ranges of op-internal values (LSTM gates, hidden, cell state) by operator and slot. */
+  readonly intermediates: IntermediateRanges;
   /** Samples observed. */
   readonly samples: number;
   /** Wall time, compilation included. */
@@ -64,7 +69,6 @@ export async function calibrate(graph: Graph, options: ResolvedOptions): Promise
     throw expected('an Iterable or AsyncIterable of samples', 'options.calibration', source);
   }
   checkAborted(options);
-  const plan = compilePlan(graph, { threads: 1 });
   const settings: ObserverSettings = {
     method: options.method,
     bins: options.bins,
@@ -72,6 +76,23 @@ export async function calibrate(graph: Graph, options: ResolvedOptions): Promise
     emaDecay: options.emaDecay,
     bits: options.mode === 'int16x8' ? 16 : 8,
   };
+  const inner = new Map<number, Map<number, Observer>>();
+  let sampleIndex = 0;
+  const observeIntermediate = (opIndex: number, slot: number, values: Float32Array): void => {
+    if (values.length === 0) return;
+    let slots = inner.get(opIndex);
+    if (slots === undefined) inner.set(opIndex, (slots = new Map()));
+    let o = slots.get(slot);
+    if (o === undefined) slots.set(slot, (o = createObserver(settings)));
+    const mm = minMax(values);
+    if (mm.hasNaN || mm.hasInfinity) {
+      throw new InvalidArgumentError(
+        `Expected finite values inside operator ${opIndex} (intermediate ${slot}) on calibration sample ${sampleIndex} but received NaN or Infinity: the float model overflows on this input`,
+      );
+    }
+    o.add(values, mm.min, mm.max);
+  };
+  const plan = compilePlan(graph, { threads: 1, observeIntermediate });
   const observers = new Map<number, Observer>();
   const observerOf = (t: PlanTensor): Observer => {
     let o = observers.get(t.index);
@@ -95,7 +116,6 @@ export async function calibrate(graph: Graph, options: ResolvedOptions): Promise
   const watched = plan.steps.map((step) => step.outputs.filter((t) => t.type === TensorType.FLOAT32).map((t) => [t, observerOf(t)] as const));
   const dynamic = slots.length > 0 && slots.every((s) => s.tensor.shapeSignature[0] === -1 && s.length > 0);
 
-  let sampleIndex = 0;
   let stepNo = 0;
   const afterStep = (step: PlanStep): void => {
     for (const [t, observer] of watched[stepNo++]!) {
@@ -122,6 +142,7 @@ export async function calibrate(graph: Graph, options: ResolvedOptions): Promise
       runPlan(plan, inputs, undefined, afterStep);
     }
     for (const o of observers.values()) o.endSample();
+    for (const slots of inner.values()) for (const o of slots.values()) o.endSample();
   };
 
   const asyncSource = Symbol.asyncIterator in source;
@@ -162,7 +183,9 @@ export async function calibrate(graph: Graph, options: ResolvedOptions): Promise
   }
   const ranges = new Map<number, TensorRange>();
   for (const [index, observer] of observers) ranges.set(index, observer.range());
-  return { ranges, samples: sampleIndex, ms: performance.now() - started };
+  const intermediates = new Map<number, Map<number, TensorRange>>();
+  for (const [op, slots] of inner) intermediates.set(op, new Map([...slots].map(([slot, o]) => [slot, o.range()])));
+  return { ranges, intermediates, samples: sampleIndex, ms: performance.now() - started };
 }
 
 /** The number of samples when the source says (an array, or anything with an integer length). */

@@ -16,11 +16,14 @@
 // DEQUANTIZE ops are inserted at the start of the graph (they read constants only).
 // The asymmetric_quantize_inputs option of hybrid ops is left as the float model has it (false
 // by default), as in the TFLite converter's dynamic-range models.
+// dynamic also makes UNIDIRECTIONAL_SEQUENCE_LSTM TFLite's hybrid LSTM (lstm.ts); the other
+// recurrent ops, and every recurrent op in float16 / weight-only, stay float.
 import { UnsupportedOperatorError } from '../errors.js';
 import { quantization } from '../ir/builder.js';
 import { float32ToFloat16 } from '../native/tensor-utils.js';
 import { BuiltinOperator, FullyConnectedOptionsWeightsFormat, TensorType } from '../tflite/schema.js';
 import type { GraphEditor } from './graph-edit.js';
+import { LSTM_OPS, quantizeLstmHybrid } from './lstm.js';
 import { checkAborted, isExcluded, type ModeOutput, type ResolvedOptions } from './options.js';
 import type { TensorReport } from './types.js';
 import { quantizeWeightsSymmetric } from './weights.js';
@@ -188,12 +191,25 @@ function quantizeWeights(editor: GraphEditor, options: ResolvedOptions, out: Mod
   for (let op = 0; op < opCount; op++) {
     const code = editor.code(op);
     const name = editor.opName(op);
+    if (mode === 'dynamic' && LSTM_OPS.has(code)) {
+      if (excluded[op]) {
+        outcomes.set(op, { how: 'float (excluded)', code: 'op-left-float', level: 'info', reason: `${name} stays float: excluded by options.exclude` });
+        continue;
+      }
+      const result = quantizeLstmHybrid(editor, op, options, out);
+      if (result.reason === null) outcomes.set(op, { how: result.how });
+      else {
+        outcomes.set(op, { how: result.how, code: 'op-left-float', level: result.level, reason: `${name} stays float: ${result.reason}` });
+        if (result.level === 'warning') noKernel.push(op);
+      }
+      continue;
+    }
     if (RECURRENT.has(code)) {
       outcomes.set(op, {
         how: 'float (recurrent)',
         code: 'op-left-float',
         level: 'info',
-        reason: `${name} stays float: recurrent ops are not quantized by the ${mode} mode (LSTM quantization is a separate issue)`,
+        reason: `${name} stays float: the ${mode} mode quantizes no recurrent op${mode === 'dynamic' ? ' but UNIDIRECTIONAL_SEQUENCE_LSTM' : ''}`,
       });
       if (mode === 'dynamic' && !excluded[op]) noKernel.push(op);
       continue;

@@ -21,7 +21,8 @@
 // - quantized ops get the version their kernels need; the float constants they used are no
 //   longer referenced (editor.build() drops their buffers).
 // Reads of the op-property table: input roles, output rule, int8/int16 support, refuse(),
-// version(), potScaleInt16Option.
+// version(), potScaleInt16Option, special (UNIDIRECTIONAL_SEQUENCE_LSTM: lstm.ts quantizes its
+// weights, state and intermediate tensors from the calibrated intermediate ranges).
 import { expected, UnsupportedOperatorError } from '../errors.js';
 import { builtinOptions } from '../ir/builder.js';
 import type { Operator, Quantization } from '../ir/graph.js';
@@ -39,7 +40,7 @@ import {
   type OpProperty,
 } from './op-properties.js';
 import { isExcluded, type ModeOutput, type ResolvedOptions } from './options.js';
-import type { TensorRange, TensorRanges } from './types.js';
+import type { IntermediateRanges, TensorRange, TensorRanges } from './types.js';
 import { quantizeBias, quantizeWeightsSymmetric } from './weights.js';
 
 const f32 = Math.fround;
@@ -112,8 +113,14 @@ function quantizeInt16(values: Float32Array, scale: number, zeroPoint = 0): Int1
   return out;
 }
 
-export function quantizeFullInteger(editor: GraphEditor, ranges: TensorRanges, options: ResolvedOptions, out: ModeOutput): void {
-  new FullIntegerPass(editor, ranges, options, out).run();
+export function quantizeFullInteger(
+  editor: GraphEditor,
+  ranges: TensorRanges,
+  options: ResolvedOptions,
+  out: ModeOutput,
+  intermediates: IntermediateRanges = new Map(),
+): void {
+  new FullIntegerPass(editor, ranges, options, out, intermediates).run();
 }
 
 class FullIntegerPass {
@@ -143,6 +150,7 @@ class FullIntegerPass {
     private readonly ranges: TensorRanges,
     private readonly options: ResolvedOptions,
     private readonly out: ModeOutput,
+    private readonly intermediates: IntermediateRanges,
   ) {
     this.dtype = options.mode === 'int16x8' ? 'int16' : 'int8';
     this.actType = this.dtype === 'int16' ? TensorType.INT16 : TensorType.INT8;
@@ -218,7 +226,10 @@ class FullIntegerPass {
     if (isExcluded(editor, i, this.options)) return leaveFloat('excluded', 'info');
     if (property === null || !property[this.dtype]) return leaveFloat(`no ${this.modeName} kernel`, 'warning');
     const refused =
-      property.refuse?.(op, this.dtype, (t) => this.isConstant(t)) ?? this.checkTensors(op, property);
+      property.refuse?.(op, this.dtype, (t) => this.isConstant(t)) ??
+      this.checkTensors(op, property) ??
+      property.special?.refuse(this.specialContext(i)) ??
+      null;
     if (refused !== null) return leaveFloat(refused, 'warning');
     return { quantize: true, how: this.modeName, property };
   }
@@ -242,6 +253,10 @@ class FullIntegerPass {
     if (!this.isFloatActivation(y)) return `its output is ${tensorTypeName(editor.tensor(y).type)}, not a float32 activation`;
     if (property.output.kind === 'own' && !this.ranges.has(y)) return `no calibrated range for its output (tensor ${y} '${editor.tensor(y).name}')`;
     return null;
+  }
+
+  private specialContext(i: number) {
+    return { editor: this.editor, index: i, inputs: this.originalInputs[i]!, intermediates: this.intermediates.get(i) };
   }
 
   private enforceStrict(): void {
@@ -285,7 +300,9 @@ class FullIntegerPass {
     } else if (rule?.kind === 'same-as-input') {
       result = this.inputParams(p!, rule.input);
     } else {
-      result = this.fromRange(t);
+      const special = decision?.quantize === true ? decision.property!.special : undefined;
+      const range = this.ranges.get(t);
+      result = (range !== undefined ? special?.outputParams?.(this.specialContext(p!), range) : null) ?? this.fromRange(t);
     }
     this.params.set(t, result);
     return result;
@@ -595,6 +612,18 @@ class FullIntegerPass {
     this.quantizeWeightsAndBias(i, property, inputs);
     op.outputs = [this.reprOf(y, 'q')];
     op.inputs = inputs;
+    property.special?.rewrite({
+      ...this.specialContext(i),
+      op,
+      inputParams: this.inputParams(i, 0),
+      outputParams: outParams,
+      activationParams: (range) => activationParams(range, this.dtype),
+      report: (t, range) => {
+        const q = editor.tensor(t).quantization;
+        this.report(t, { scale: q?.scale[0] ?? Number.NaN, zeroPoint: q?.zeroPoint[0] ?? 0, min: range?.min ?? Number.NaN, max: range?.max ?? Number.NaN });
+      },
+      out: this.out,
+    });
 
     if (this.dtype === 'int16' && property.potScaleInt16Option !== undefined) {
       const kind = property.potScaleInt16Option;

@@ -19,6 +19,15 @@
 //   older runtimes refuse a version they do not know: never write one below these.
 import type { Operator } from '../ir/graph.js';
 import { ActivationFunctionType, BuiltinOperator } from '../tflite/schema.js';
+import {
+  lstmInt8OutputParams,
+  refuseLstmInt8,
+  rewriteLstmInt8,
+  type LstmActivationParams,
+  type LstmInt8Context,
+  type LstmInt8Rewrite,
+} from './lstm.js';
+import type { TensorRange } from './types.js';
 
 /** How one input of a quantized op is treated. */
 export type InputRole =
@@ -76,6 +85,20 @@ export interface OpProperty {
    * not take), or null when it can.
    */
   readonly refuse?: (op: Operator, dtype: ActivationDtype, isConstant: (tensor: number) => boolean) => string | null;
+  /**
+   * Ops whose tensors the roles above cannot describe (the LSTM: state tensors, intermediate
+   * tensors, biases at derived scales): the pass quantizes input 0 and output 0 by the roles,
+   * then the rule does the rest.
+   */
+  readonly special?: SpecialRule;
+}
+
+export interface SpecialRule {
+  /** Why the op cannot be quantized (after the generic checks passed), or null. */
+  readonly refuse: (ctx: LstmInt8Context) => string | null;
+  readonly rewrite: (ctx: LstmInt8Rewrite) => void;
+  /** The output's parameters from its calibrated range, when the rule fixes them (null: the usual ones). */
+  readonly outputParams?: (ctx: LstmInt8Context, range: TensorRange) => LstmActivationParams | null;
 }
 
 const ACTIVATION: InputRole = { kind: 'activation' };
@@ -344,6 +367,18 @@ const TABLE: ReadonlyMap<number, OpProperty> = new Map<number, OpProperty>([
   [B.TANH, { inputs: [ACTIVATION], output: SYMMETRIC_UNIT, int8: true, int16: true, version: byDtype(2, 3) }],
   [B.RELU, { inputs: [ACTIVATION], output: OWN, int8: true, int16: true, version: byDtype(2, 3) }],
   [B.RELU6, { inputs: [ACTIVATION], output: OWN, int8: true, int16: true, version: byDtype(2, 3) }],
+  [
+    B.UNIDIRECTIONAL_SEQUENCE_LSTM,
+    // TFLite's 8x8->16 integer LSTM (version 1); its 16x8 form (version 5) has no kernel here.
+    {
+      inputs: [ACTIVATION],
+      output: OWN,
+      int8: true,
+      int16: false,
+      version: () => 1,
+      special: { refuse: refuseLstmInt8, rewrite: rewriteLstmInt8, outputParams: lstmInt8OutputParams },
+    },
+  ],
   // TFLite's RELU_N1_TO_1 has int8 and uint8 kernels only.
   [B.RELU_N1_TO_1, { inputs: [ACTIVATION], output: OWN, int8: true, int16: false, version: () => 1 }],
 ]);

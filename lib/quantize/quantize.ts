@@ -100,7 +100,7 @@ export async function quantize(model: Uint8Array | Graph | TfjsLayersModelLike, 
     checkAborted(resolved);
     progress?.({ phase: 'quantize', done: 0, total: 1 });
     const editor = new GraphEditor(graph);
-    quantizeFullInteger(editor, result.ranges, resolved, out);
+    quantizeFullInteger(editor, result.ranges, resolved, out, result.intermediates);
     graph = editor.build();
   } else {
     progress?.({ phase: 'quantize', done: 0, total: 1 });
@@ -119,8 +119,8 @@ export async function quantize(model: Uint8Array | Graph | TfjsLayersModelLike, 
     const session = await loadModel(bytes, { worker: false });
     await session.close();
   } catch (error) {
-    // An op our runtime has no kernel for at all (an LSTM in a dynamic-range model) is not the
-    // quantizer's fault: the model is returned unverified, with a note.
+    // An op our runtime has no kernel for at all is not the quantizer's fault: the model is
+    // returned unverified, with a note.
     if (!(error instanceof UnsupportedOperatorError) || RUNTIME_OPS.has(error.op)) throw loadFailure(error);
     out.diagnostics.push({
       level: 'info',

@@ -118,3 +118,10 @@ export interface TensorRange {
 }
 
 export type TensorRanges = ReadonlyMap<number, TensorRange>;
+
+/**
+ * Observed ranges of values ops compute inside themselves (the float LSTM's gate sums, hidden
+ * output and cell state): operator index (subgraph 0 of the float model) -> slot -> range. The
+ * slots are the op's (reference-ops/lstm.ts LSTM_OBSERVED_SLOTS).
+ */
+export type IntermediateRanges = ReadonlyMap<number, ReadonlyMap<number, TensorRange>>;

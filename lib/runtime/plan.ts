@@ -153,6 +153,8 @@ export function compilePlan(graph: Graph, options: PlanOptions = {}): Plan {
     return { index, op: name, impl: step.impl, run: step.run, outputs: outs };
   });
 
+  // Reset values are read before the dry run below writes the state.
+  const variables = subgraph.tensors.flatMap((t, i) => (t.isVariable ? [{ tensor: tensors[i]!, initial: initialValue(tensors[i]!) }] : []));
   // One run on the zero-filled inputs: every shape mismatch between an op's result and its
   // output tensor (and any error an op raises on the model's parameters) surfaces here, at load.
   for (const step of steps) {
@@ -170,7 +172,7 @@ export function compilePlan(graph: Graph, options: PlanOptions = {}): Plan {
     steps,
     batch: tensors[subgraph.inputs[0] ?? -1]?.shape[0] ?? 1,
     memory: { arenaBytes: memory.arenaBytes, separateBytes: memory.separateBytes },
-    variables: subgraph.tensors.flatMap((t, i) => (t.isVariable ? [{ tensor: tensors[i]!, initial: initialValue(tensors[i]!) }] : [])),
+    variables,
     keepState: options.keepState ?? false,
   };
   resetState(plan);

@@ -10,6 +10,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("selectIsa", Napi::Function::New(env, SelectIsa, "selectIsa"));
   exports.Set("quantizeInt8", Napi::Function::New(env, QuantizeInt8, "quantizeInt8"));
   exports.Set("dequantizeInt8", Napi::Function::New(env, DequantizeInt8, "dequantizeInt8"));
+  exports.Set("quantizeInt8HalfEven", Napi::Function::New(env, QuantizeInt8HalfEven, "quantizeInt8HalfEven"));
   exports.Set("qs8GemmPack", Napi::Function::New(env, Qs8GemmPack, "qs8GemmPack"));
   exports.Set("qs8GemmRun", Napi::Function::New(env, Qs8GemmRun, "qs8GemmRun"));
   exports.Set("qs8GemmAccumulate", Napi::Function::New(env, Qs8GemmAccumulateRun, "qs8GemmAccumulate"));
@@ -36,6 +37,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("elementwiseBinaryCreate", Napi::Function::New(env, ElementwiseBinaryCreate, "elementwiseBinaryCreate"));
   exports.Set("elementwiseBinaryRun", Napi::Function::New(env, ElementwiseBinaryRun, "elementwiseBinaryRun"));
   exports.Set("elementwiseBinaryInfo", Napi::Function::New(env, ElementwiseBinaryInfo, "elementwiseBinaryInfo"));
+  exports.Set("lstmPack", Napi::Function::New(env, LstmPack, "lstmPack"));
+  exports.Set("lstmRun", Napi::Function::New(env, LstmRunBinding, "lstmRun"));
+  exports.Set("lstmInfo", Napi::Function::New(env, LstmInfo, "lstmInfo"));
+  exports.Set("lstmQs8Pack", Napi::Function::New(env, LstmQs8Pack, "lstmQs8Pack"));
+  exports.Set("lstmQs8Run", Napi::Function::New(env, LstmQs8RunBinding, "lstmQs8Run"));
+  exports.Set("lstmQs8Info", Napi::Function::New(env, LstmQs8Info, "lstmQs8Info"));
   return exports;
 }
 

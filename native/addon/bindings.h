@@ -9,6 +9,7 @@ Napi::Value Capabilities(const Napi::CallbackInfo& info);
 Napi::Value SelectIsa(const Napi::CallbackInfo& info);
 Napi::Value QuantizeInt8(const Napi::CallbackInfo& info);
 Napi::Value DequantizeInt8(const Napi::CallbackInfo& info);
+Napi::Value QuantizeInt8HalfEven(const Napi::CallbackInfo& info);
 Napi::Value Qs8GemmPack(const Napi::CallbackInfo& info);
 Napi::Value Qs8GemmRun(const Napi::CallbackInfo& info);
 Napi::Value Qs8GemmAccumulateRun(const Napi::CallbackInfo& info);
@@ -35,5 +36,11 @@ Napi::Value Qs8ConvInfo(const Napi::CallbackInfo& info);
 Napi::Value ElementwiseBinaryCreate(const Napi::CallbackInfo& info);
 Napi::Value ElementwiseBinaryRun(const Napi::CallbackInfo& info);
 Napi::Value ElementwiseBinaryInfo(const Napi::CallbackInfo& info);
+Napi::Value LstmPack(const Napi::CallbackInfo& info);
+Napi::Value LstmRunBinding(const Napi::CallbackInfo& info);
+Napi::Value LstmInfo(const Napi::CallbackInfo& info);
+Napi::Value LstmQs8Pack(const Napi::CallbackInfo& info);
+Napi::Value LstmQs8RunBinding(const Napi::CallbackInfo& info);
+Napi::Value LstmQs8Info(const Napi::CallbackInfo& info);
 
 }  // namespace litequant

@@ -74,6 +74,22 @@ Napi::Value QuantizeInt8(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// quantizeInt8HalfEven(input: Float32Array, output: Int8Array, scale: Float32Array(1), zeroPoint): per tensor,
+// halves to even (the runtime's QUANTIZE op).
+Napi::Value QuantizeInt8HalfEven(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckArgCount(info, 4);
+  const auto input = ArgFloat32Array(info, 0, "input");
+  const auto output = ArgInt8Array(info, 1, "output");
+  const auto scale = ArgFloat32Array(info, 2, "scale");
+  const auto zp = static_cast<int32_t>(ArgInteger(info, 3, "zeroPoint", -128, 127));
+  CheckLength(env, output.length, input.length, "output");
+  CheckLength(env, scale.length, 1, "scale");
+  CheckScales(env, scale);
+  QuantizeToInt8HalfEven(input.data, output.data, input.length, scale.data[0], zp);
+  return env.Undefined();
+}
+
 // dequantizeInt8(input: Int8Array, output: Float32Array, scales: Float32Array,
 //                zeroPoints: Int32Array, outer, channels, inner)
 Napi::Value DequantizeInt8(const Napi::CallbackInfo& info) {

@@ -53,6 +53,12 @@ void QuantizeToInt8(const float* x, int8_t* q, const AxisLayout& layout, const f
   }
 }
 
+void QuantizeToInt8HalfEven(const float* x, int8_t* q, size_t n, float scale, int32_t zero_point) {
+  const QuantizeKernels& k = Qs8QuantizeKernelsFor(SelectedPath());
+  k.quantize_tensor_half_even(n, x, q, static_cast<float>(1.0 / static_cast<double>(scale)),
+                              zero_point, -128, 127);
+}
+
 void DequantizeFromInt8(const int8_t* q, float* x, const AxisLayout& layout, const float* scale,
                         const int32_t* zero_point) {
   const QuantizeKernels& k = Qs8QuantizeKernelsFor(SelectedPath());

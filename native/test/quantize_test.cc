@@ -66,6 +66,15 @@ TEST_CASE("reference rounds half away from zero, as TFLite") {
   for (int i = 0; i < 8; ++i) CHECK_MSG(q[i] == want[i], "x=%g got %d want %d", x[i], q[i], want[i]);
 }
 
+TEST_CASE("half-even variant rounds ties to even (the runtime's QUANTIZE, XNNPACK's rule)") {
+  const auto& k = kQs8QuantizeReference;
+  const float x[] = {0.25f, -0.25f, 0.75f, -0.75f, 1.25f, -1.25f, 1.75f, 0.2499f};
+  int8_t q[8];
+  k.quantize_tensor_half_even(8, x, q, InvScale(0.5f), 3, -128, 127);
+  const int8_t want[] = {3, 3, 5, 1, 5, 1, 7, 3};  // 0.5 -> 0, -0.5 -> 0, 1.5 -> 2, 2.5 -> 2, 3.5 -> 4
+  for (int i = 0; i < 8; ++i) CHECK_MSG(q[i] == want[i], "x=%g got %d want %d", x[i], q[i], want[i]);
+}
+
 TEST_CASE("reference saturates, maps NaN to the zero point, and honours qmin") {
   const auto& k = kQs8QuantizeReference;
   const float x[] = {1e30f, -1e30f, std::numeric_limits<float>::quiet_NaN(),
@@ -106,6 +115,13 @@ TEST_CASE("optimized per-tensor kernels equal the reference") {
             CHECK_MSG(std::memcmp(want.data(), got.data(), n + 1) == 0,
                       "%s quantize n=%zu scale=%g zp=%d qmin=%d", PathName(path), n, scale, zp,
                       qmin);
+            std::vector<int8_t> even_want(n + 1, 0x55), even_got(n + 1, 0x55);
+            kQs8QuantizeReference.quantize_tensor_half_even(n, x.data(), even_want.data(),
+                                                            InvScale(scale), zp, qmin, 127);
+            k.quantize_tensor_half_even(n, x.data(), even_got.data(), InvScale(scale), zp, qmin, 127);
+            CHECK_MSG(std::memcmp(even_want.data(), even_got.data(), n + 1) == 0,
+                      "%s quantize half-even n=%zu scale=%g zp=%d qmin=%d", PathName(path), n,
+                      scale, zp, qmin);
             std::vector<float> dwant(n + 1, 7.0f), dgot(n + 1, 7.0f);
             kQs8QuantizeReference.dequantize_tensor(n, want.data(), dwant.data(), scale, zp);
             k.dequantize_tensor(n, want.data(), dgot.data(), scale, zp);

@@ -243,7 +243,7 @@ for (const kind of ['float', 'int8'] as const) {
     for (const worker of [false, true]) {
       const streaming = await loadModel(step, { worker, keepState: true });
       const pieces: number[] = [];
-      for (let k = 0; k < time; k++) pieces.push(...((await streaming.run([rows(k)]))[0] as ArrayLike<number>));
+      for (let k = 0; k < time; k++) pieces.push(...Array.from((await streaming.run([rows(k)]))[0] as ArrayLike<number>));
       const r = compare(whole as ArrayLike<number>, pieces, kind === 'int8' ? 0 : 1e-6);
       t.equal(r.bad, 0, `worker ${worker}: ${time} runs of one step equal the ${time}-step sequence${r.bad ? ` (first: ${r.first})` : ''}`);
       await streaming.resetState();

@@ -5,18 +5,16 @@ import { readFileSync } from 'node:fs';
 import t, { type Test } from 'tap';
 
 import { builtinOptions, GraphBuilder } from '../../lib/ir/builder.js';
-import type { OpCompiler } from '../../lib/runtime/ops/context.js';
-import { OP_COMPILERS } from '../../lib/runtime/ops/index.js';
-import { lstmCompiler } from '../../lib/runtime/ops/lstm.js';
 import { loadModel, type Session } from '../../lib/runtime/session.js';
-import { ActivationFunctionType as Act, BuiltinOperator as Op, TensorType } from '../../lib/tflite/schema.js';
+import { ActivationFunctionType as Act, BuiltinOperator as Op } from '../../lib/tflite/schema.js';
 import type { Operator, Subgraph, Tensor } from '../../lib/ir/graph.js';
 import { planMemory } from '../../lib/runtime/memory-plan.js';
 import { byteSize, isConstantTensor, runShape } from '../../lib/runtime/tensors.js';
 import { readModel } from '../../lib/tflite/read.js';
 import { writeModel } from '../../lib/tflite/write.js';
 import { readNpy } from '../../lib/npy.js';
-import { compare, randF32, randInt16, randInt8, suiteModel, type OpCase, type TensorData } from '../fixtures/op-suite.js';
+import { compare, suiteModel, type OpCase, type TensorData } from '../fixtures/op-suite.js';
+import { loadModel2023, lstmGraph, lstmSamples, type LstmCase } from '../fixtures/lstm-models.js';
 import { runOracle } from '../fixtures/oracle.js';
 import { sharedPath, sharedSkip } from '../fixtures/shared.js';
 
@@ -77,7 +75,7 @@ t.test('mnist_lstm_float equals tfjs-tflite within 1e-5 relative', { skip: share
   const bytes = withLstmOutput(readShared('models', 'mnist_lstm_float.tflite'));
   const { x, y } = digits(200);
   const [ours, theirs] = await Promise.all([runOurs(bytes, x), runOracle(bytes, x.map((v) => [v]), { runtime: 'tfjs-tflite', timeoutMs: 180_000 })]);
-  t.match(ours.impls[0], /UNIDIRECTIONAL_SEQUENCE_LSTM: reference lstm \(float32\)/);
+  t.match(ours.impls[0], /UNIDIRECTIONAL_SEQUENCE_LSTM: native lstm \(float32, /);
   for (const [o, what] of [[0, 'class probabilities'], [1, 'LSTM outputs (28 steps × 20)']] as const) {
     let worst = 0;
     let worstAbs = 0;
@@ -104,7 +102,7 @@ t.test('mnist_lstm_int8_official equals tfjs-tflite bit for bit', { skip: shared
   const { x, y } = digits(200);
   const inputs = x.map((v) => quantizeInput(bytes, v));
   const [ours, theirs] = await Promise.all([runOurs(bytes, inputs), runOracle(bytes, inputs.map((v) => [v]), { runtime: 'tfjs-tflite', timeoutMs: 180_000 })]);
-  t.match(ours.impls[0], /UNIDIRECTIONAL_SEQUENCE_LSTM: reference lstm \(int8x8→16\)/);
+  t.match(ours.impls[0], /UNIDIRECTIONAL_SEQUENCE_LSTM: native lstm \(int8x8→16, /);
   for (const [o, what] of [[0, 'class scores'], [1, 'LSTM outputs (28 steps × 20)']] as const) {
     let bad = 0;
     let total = 0;
@@ -130,161 +128,6 @@ t.test('mnist_lstm_int8_official equals tfjs-tflite bit for bit', { skip: shared
 // ---------------------------------------------------------------------------------------------
 // Builder-made LSTMs: one model holds every case (each its own LSTM, state tensors and input),
 // run once in our runtime and once in the oracle.
-
-type Kind = 'float' | 'hybrid' | 'int8';
-
-interface LstmCase {
-  readonly name: string;
-  readonly kind: Kind;
-  readonly batch: number;
-  readonly time: number;
-  readonly nInput: number;
-  readonly nCell: number;
-  /** Default nCell; a different value needs a projection. */
-  readonly nOutput?: number;
-  readonly timeMajor?: boolean;
-  readonly cifg?: boolean;
-  readonly peephole?: boolean;
-  readonly projection?: boolean;
-  readonly projectionBias?: boolean;
-  readonly layerNorm?: boolean;
-  readonly cellClip?: number;
-  readonly projClip?: number;
-  readonly asymmetric?: boolean;
-  readonly activation?: Act;
-  /** int8: the hidden intermediate's zero point (and the output state's). */
-  readonly hiddenZeroPoint?: number;
-  /** int8: the input's zero point. */
-  readonly inputZeroPoint?: number;
-  /** int8: log2 of the cell state scale (default -12). */
-  readonly cellShift?: number;
-  /** Legacy 20-input form. */
-  readonly inputs20?: boolean;
-  /** float: diagonal recurrent weights, as 1-D tensors or as the equivalent diagonal matrices. */
-  readonly diagonal?: 'vector' | 'matrix';
-  /** float: state tensors whose buffers hold these values (TFLite refuses such models). */
-  readonly initialState?: { readonly h: Float32Array; readonly c: Float32Array };
-  /** Also make the state tensors graph outputs (their values after the run). */
-  readonly stateOutputs?: boolean;
-  /** Float tolerance relative to max(1, |y|) (0: bit for bit). */
-  readonly tolerance?: number;
-  readonly samples?: number;
-}
-
-const G = ['input', 'forget', 'cell', 'output'];
-
-function lstmGraph(b: GraphBuilder, prefix: string, c: LstmCase, seed: number): { inputs: number[]; outputs: number[] } {
-  const nOutput = c.nOutput ?? c.nCell;
-  const projection = c.projection ?? nOutput !== c.nCell;
-  const inputShape = c.timeMajor ? [c.time, c.batch, c.nInput] : [c.batch, c.time, c.nInput];
-  const outputShape = [...inputShape.slice(0, 2), nOutput];
-  let s = seed * 100;
-  const next = () => ++s;
-  const int8 = c.kind === 'int8';
-  const hybrid = c.kind === 'hybrid';
-  const inScale = 1 / 64;
-  const hScale = 1 / 128;
-  const hZp = c.hiddenZeroPoint ?? 0;
-  const tensor = (name: string, type: TensorType, shape: number[], data?: ArrayLike<number>, quantization?: { scale: number; zeroPoint?: number }) =>
-    b.tensor({
-      name: prefix + name,
-      type,
-      shape,
-      ...(quantization ? { quantization } : {}),
-      ...(data === undefined
-        ? {}
-        : { data: type === TensorType.FLOAT32 ? Float32Array.from(data) : type === TensorType.INT8 ? Int8Array.from(data) : type === TensorType.INT16 ? Int16Array.from(data) : Int32Array.from(data) }),
-    });
-  // Weights: float in ±0.5 (scaled down with the fan-in), int8 with a per-tensor scale.
-  const matrix = (name: string, rows: number, cols: number): number => {
-    const scale = 0.6 / Math.sqrt(cols);
-    if (c.kind === 'float') return tensor(name, TensorType.FLOAT32, [rows, cols], randF32(rows * cols, next(), -scale, scale));
-    return tensor(name, TensorType.INT8, [rows, cols], randInt8(rows * cols, next(), -127, 127), { scale: scale / 127 });
-  };
-  const vector = (name: string, n: number, lo: number, hi: number, kind: 'bias' | 'peephole' | 'norm'): number => {
-    if (c.kind === 'float' || (hybrid && kind !== 'peephole')) return tensor(name, TensorType.FLOAT32, [n], randF32(n, next(), lo, hi));
-    if (hybrid) return tensor(name, TensorType.INT8, [n], randInt8(n, next(), -127, 127), { scale: Math.max(Math.abs(lo), Math.abs(hi)) / 127 });
-    if (kind === 'bias') return tensor(name, TensorType.INT32, [n], Int32Array.from(randF32(n, next(), lo, hi), (v) => Math.round(v / (inScale * 0.004))), { scale: inScale * 0.004 });
-    return tensor(name, TensorType.INT16, [n], randInt16(n, next(), -32767, 32767), { scale: Math.max(Math.abs(lo), Math.abs(hi)) / 32767 });
-  };
-  const x = tensor('x', int8 ? TensorType.INT8 : TensorType.FLOAT32, inputShape, undefined, int8 ? { scale: inScale, zeroPoint: c.inputZeroPoint ?? 0 } : undefined);
-  const ins: number[] = new Array(c.inputs20 ? 20 : 24).fill(-1);
-  ins[0] = x;
-  for (let g = 0; g < 4; g++) {
-    if (g === 0 && c.cifg) continue;
-    ins[1 + g] = matrix(`w_x_${G[g]}`, c.nCell, c.nInput);
-    if (c.diagonal === undefined) {
-      ins[5 + g] = matrix(`w_h_${G[g]}`, c.nCell, nOutput);
-    } else {
-      const w = randF32(c.nCell, next(), -0.5, 0.5);
-      const full = new Float32Array(c.nCell * c.nCell);
-      w.forEach((v, j) => (full[j * c.nCell + j] = v));
-      ins[5 + g] = c.diagonal === 'vector' ? tensor(`w_h_${G[g]}`, TensorType.FLOAT32, [c.nCell], w) : tensor(`w_h_${G[g]}`, TensorType.FLOAT32, [c.nCell, c.nCell], full);
-    }
-    ins[12 + g] = vector(`b_${G[g]}`, c.nCell, g === 1 ? 0.5 : -0.3, g === 1 ? 1.5 : 0.3, 'bias');
-    if (c.peephole && g !== 2) ins[9 + (g === 3 ? 2 : g)] = vector(`w_c_${G[g]}`, c.nCell, -0.4, 0.4, 'peephole');
-    if (c.layerNorm) ins[20 + g] = vector(`ln_${G[g]}`, c.nCell, 0.5, 1.5, 'norm');
-  }
-  if (projection) {
-    ins[16] = matrix('w_p', nOutput, c.nCell);
-    if (c.projectionBias) ins[17] = vector('b_p', nOutput, -0.2, 0.2, 'bias');
-  }
-  const stateType = int8 ? TensorType.INT8 : TensorType.FLOAT32;
-  ins[18] = b.tensor({
-    name: `${prefix}h`,
-    type: stateType,
-    shape: [c.batch, nOutput],
-    isVariable: true,
-    ...(int8 ? { quantization: { scale: hScale, zeroPoint: hZp } } : {}),
-    ...(c.initialState ? { data: c.initialState.h } : {}),
-  });
-  ins[19] = b.tensor({
-    name: `${prefix}c`,
-    type: int8 ? TensorType.INT16 : TensorType.FLOAT32,
-    shape: [c.batch, c.nCell],
-    isVariable: true,
-    ...(int8 ? { quantization: { scale: 2 ** (c.cellShift ?? -12) } } : {}),
-    ...(c.initialState ? { data: c.initialState.c } : {}),
-  });
-  const y = tensor('y', int8 ? TensorType.INT8 : TensorType.FLOAT32, outputShape, undefined, int8 ? { scale: hScale, zeroPoint: hZp } : undefined);
-  let intermediates: number[] | undefined;
-  if (int8) {
-    intermediates = [0, 1, 2, 3].map((g) =>
-      b.tensor({ name: `${prefix}gate_${G[g]}`, type: TensorType.INT16, shape: [0], ...(c.layerNorm ? { quantization: { scale: [0.0007, 0.0005, 0.0009, 0.0006][g]! } } : {}) }),
-    );
-    intermediates.push(b.tensor({ name: `${prefix}hidden`, type: TensorType.INT8, shape: [0], quantization: { scale: projection ? 1 / 160 : hScale, zeroPoint: hZp } }));
-  }
-  b.op(Op.UNIDIRECTIONAL_SEQUENCE_LSTM, ins, [y], {
-    options: builtinOptions('UnidirectionalSequenceLSTMOptions', {
-      fusedActivationFunction: c.activation ?? Act.TANH,
-      cellClip: c.cellClip ?? 0,
-      projClip: c.projClip ?? 0,
-      timeMajor: c.timeMajor ?? false,
-      asymmetricQuantizeInputs: c.asymmetric ?? false,
-    }),
-    ...(intermediates ? { intermediates } : {}),
-  });
-  return { inputs: [x], outputs: c.stateOutputs ? [y, ins[18]!, ins[19]!] : [y] };
-}
-
-function lstmSamples(c: LstmCase, seed: number): TensorData[][] {
-  const n = c.batch * c.time * c.nInput;
-  return Array.from({ length: c.samples ?? 2 }, (_, s) => [
-    c.kind === 'int8' ? randInt8(n, seed * 10 + s) : randF32(n, seed * 10 + s, -1, 1),
-  ]);
-}
-
-/** Loads the model with the integer LSTM rule of tfjs-tflite's 2023 TFLite (the oracle's). */
-async function loadModel2023(bytes: Uint8Array): Promise<Session> {
-  const registry = OP_COMPILERS as Map<number, OpCompiler>;
-  const current = registry.get(Op.UNIDIRECTIONAL_SEQUENCE_LSTM)!;
-  registry.set(Op.UNIDIRECTIONAL_SEQUENCE_LSTM, lstmCompiler('builtin-2023'));
-  try {
-    return await loadModel(bytes, { worker: false });
-  } finally {
-    registry.set(Op.UNIDIRECTIONAL_SEQUENCE_LSTM, current);
-  }
-}
 
 /** int8 cases where TFLite's two integer rules differ: no projection, a non-zero hidden zero point. */
 const rulesDiffer = (c: LstmCase): boolean =>

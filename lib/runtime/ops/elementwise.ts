@@ -18,6 +18,7 @@ import { binaryFloat32, binaryQuantized, xnnpackTakesBinary, type BinaryOp } fro
 import { dequantize, quantizeFloat, requantize } from '../reference-ops/quantize.js';
 import { clamp, f32, multiplyByQuantizedMultiplier, quantizeMultiplier, typeRange } from '../reference-ops/fixed-point.js';
 import { createFloat32Binary, createInt8Binary, type BinaryOperation } from '../../native/elementwise.js';
+import { int8Converters } from '../../native/quantize.js';
 import { fusedActivation, isQuantizedType, quant, type Compiled, type OpContext } from './context.js';
 
 const BINARY_OPS: ReadonlyMap<number, BinaryOp> = new Map([
@@ -144,6 +145,12 @@ export function compileQuantize(ctx: OpContext): Compiled | null {
   const qOut = quant(output, where);
   if (input.type === TensorType.FLOAT32) {
     const x = input.data as Float32Array;
+    if (dtype === 'int8') {
+      const y = output.data as Int8Array;
+      if (x.length !== y.length) throw new ModelFormatError(`${where}: the input holds ${x.length} values, the output ${y.length}`);
+      const { quantize } = int8Converters(qOut.scale, qOut.zeroPoint);
+      return { impl: 'native (f32 -> qs8, halves to even)', run: () => quantize(x, y) };
+    }
     return { impl: 'reference', run: () => put(quantizeFloat(x, qOut, dtype)) };
   }
   if (isQuantizedType(input.type)) {
@@ -213,6 +220,12 @@ export function compileDequantize(ctx: OpContext): Compiled | null {
   } else if (isQuantizedType(input.type)) {
     const x = input.data as Int8Array;
     const qIn = quant(input, where);
+    const y = output.data as Float32Array;
+    if (!input.constant && input.type === TensorType.INT8) {
+      if (x.length !== y.length) throw new ModelFormatError(`${where}: the input holds ${x.length} values, the output ${y.length}`);
+      const { dequantize: toFloat } = int8Converters(qIn.scale, qIn.zeroPoint);
+      return { impl: 'native (qs8 -> f32)', run: () => toFloat(x, y) };
+    }
     compute = () => dequantize(x, qIn);
   } else {
     return null;

@@ -1,7 +1,8 @@
 // UNIDIRECTIONAL_SEQUENCE_LSTM: the 24 (or legacy 20) inputs checked as TFLite's Prepare checks
-// them, weights read once at load, and one of the reference LSTMs (reference-ops/lstm.ts) run
-// over the whole sequence: float32, hybrid (float input, int8 weights) or integer 8x8→16 (int8
-// input, int16 cell state).
+// them, weights read once at load, and the whole sequence run in one native call: float32,
+// hybrid (float input, int8 weights; ops/lstm-native.ts) or integer 8x8→16 (int8 input, int16
+// cell state; ops/lstm-qs8-native.ts). The reference LSTMs (reference-ops/lstm.ts) run while
+// calibrating (observeIntermediate needs the values from inside) and for what a kernel refuses.
 //
 // State: the output state (input 18) and cell state (input 19) are variable tensors: the plan
 // resets them before every run (or keeps them from run to run with keepState; plan.ts), and the
@@ -13,16 +14,23 @@ import {
   createLstmFloat32,
   createLstmHybrid,
   createLstmInteger,
+  deriveLstmInteger,
   LSTM_GATES,
   type HybridMatrix,
   type LstmDims,
+  type LstmFloatParams,
+  type LstmHybridParams,
+  type LstmIntegerDerived,
   type LstmIntegerKernel,
+  type LstmIntegerParams,
   type LstmIntegerScales,
   type PerGate,
 } from '../reference-ops/lstm.js';
 import type { PlanTensor } from '../tensors.js';
 import { typeName } from '../tensors.js';
 import type { Compiled, OpCompiler, OpContext } from './context.js';
+import { nativeLstmFloat32, nativeLstmHybrid } from './lstm-native.js';
+import { nativeLstmInteger } from './lstm-qs8-native.js';
 
 // TFLite's input indices (lstm_shared.h).
 const INPUT = 0;
@@ -165,11 +173,16 @@ export function compileUnidirectionalSequenceLstm(ctx: OpContext): Compiled | nu
  * The compiler for one integer-LSTM rule ('builtin-2023' reproduces the TFLite of tfjs-tflite,
  * the one official runtime that runs LSTMs in Node: tests swap it in).
  */
-export function lstmCompiler(kernel: LstmIntegerKernel): OpCompiler {
-  return (ctx) => compileLstm(ctx, kernel);
+export function lstmCompiler(kernel: LstmIntegerKernel, options: LstmCompileOptions = {}): OpCompiler {
+  return (ctx) => compileLstm(ctx, kernel, options);
 }
 
-export function compileLstm(ctx: OpContext, kernel: LstmIntegerKernel): Compiled | null {
+export interface LstmCompileOptions {
+  /** false: the integer LSTM runs the TypeScript reference instead of the native kernel (tests). */
+  readonly nativeInteger?: boolean;
+}
+
+export function compileLstm(ctx: OpContext, kernel: LstmIntegerKernel, compileOptions: LstmCompileOptions = {}): Compiled | null {
   const { input, output, op, where } = ctx;
   const options = op.builtinOptions;
   if (options !== null && options.kind !== 'UnidirectionalSequenceLSTMOptions') return null;
@@ -193,7 +206,7 @@ export function compileLstm(ctx: OpContext, kernel: LstmIntegerKernel): Compiled
     const floats = [output, l.outputState, l.cellState, ...matrices, ...l.peephole, ...l.bias, ...layerNorm, l.projectionBias];
     if (!types(floats, TensorType.FLOAT32)) return null;
     checkActivation(activation, where);
-    const run = createLstmFloat32({
+    const params: LstmFloatParams = {
       dims: l.dims,
       activation,
       cellClip,
@@ -206,8 +219,15 @@ export function compileLstm(ctx: OpContext, kernel: LstmIntegerKernel): Compiled
       layerNorm: l.layerNorm === null ? null : perGate((g) => f32(l.layerNorm![g]!)),
       projection: f32(l.projection),
       projectionBias: f32(l.projectionBias),
-    });
-    return { impl: 'reference lstm (float32)', run: () => run(input.data as Float32Array, h as Float32Array, c as Float32Array, output.data as Float32Array) };
+      observe: ctx.observeIntermediate,
+    };
+    // Calibration needs the values the reference reports from inside the steps.
+    const native = ctx.observeIntermediate === undefined ? nativeLstmFloat32(params, ctx.threads) : { fallback: 'calibrating' };
+    if ('run' in native) {
+      return { impl: native.impl, run: () => native.run(input.data as Float32Array, h as Float32Array, c as Float32Array, output.data as Float32Array) };
+    }
+    const run = createLstmFloat32(params);
+    return { impl: `reference lstm (float32; ${native.fallback})`, run: () => run(input.data as Float32Array, h as Float32Array, c as Float32Array, output.data as Float32Array) };
   }
 
   if (input.type === TensorType.FLOAT32 && weightType === TensorType.INT8) {
@@ -218,7 +238,7 @@ export function compileLstm(ctx: OpContext, kernel: LstmIntegerKernel): Compiled
     const matrix = (t: PlanTensor | null, rows: number): HybridMatrix | null =>
       t === null ? null : { data: t.data as Int8Array, scale: perTensorScale(t, where), rows, cols: t.data.length / rows };
     const { cellSize, outputSize } = l.dims;
-    const run = createLstmHybrid({
+    const params: LstmHybridParams = {
       dims: l.dims,
       activation,
       cellClip,
@@ -234,10 +254,16 @@ export function compileLstm(ctx: OpContext, kernel: LstmIntegerKernel): Compiled
       layerNorm: l.layerNorm === null ? null : perGate((g) => f32(l.layerNorm![g]!)),
       projection: matrix(l.projection, outputSize),
       projectionBias: f32(l.projectionBias),
-    });
+    };
+    // Calibrating runs the references (the hybrid one reports nothing, but the rule stays simple).
+    const native = ctx.observeIntermediate === undefined ? nativeLstmHybrid(params, ctx.threads) : { fallback: 'calibrating' };
+    if ('run' in native) {
+      return { impl: native.impl, run: () => native.run(input.data as Float32Array, h as Float32Array, c as Float32Array, output.data as Float32Array) };
+    }
+    const run = createLstmHybrid(params);
     const rows = options?.asymmetricQuantizeInputs === true ? 'asymmetric' : 'symmetric';
     return {
-      impl: `reference lstm (hybrid, ${rows} rows)`,
+      impl: `reference lstm (hybrid, ${rows} rows; ${native.fallback})`,
       run: () => run(input.data as Float32Array, h as Float32Array, c as Float32Array, output.data as Float32Array),
     };
   }
@@ -279,9 +305,10 @@ export function compileLstm(ctx: OpContext, kernel: LstmIntegerKernel): Compiled
       gateScales,
       hidden,
     };
-    let run: ReturnType<typeof createLstmInteger>;
+    let params: LstmIntegerParams;
+    let derived: LstmIntegerDerived;
     try {
-      run = createLstmInteger({
+      params = {
         dims: l.dims,
         inputWeights: perGate((g) => (l.inputWeights[g]?.data ?? null) as Int8Array | null),
         recurrentWeights: perGate((g) => (l.recurrentWeights[g]?.data ?? null) as Int8Array | null),
@@ -293,13 +320,19 @@ export function compileLstm(ctx: OpContext, kernel: LstmIntegerKernel): Compiled
         scales,
         cellClip,
         projClip,
-      }, undefined, kernel);
+      };
+      derived = deriveLstmInteger(params);
     } catch (error) {
       if (error instanceof RangeError) fail(error.message);
       throw error;
     }
+    const native = compileOptions.nativeInteger === false ? { fallback: 'native kernel disabled' } : nativeLstmInteger(params, derived, kernel, ctx.threads);
+    if ('run' in native) {
+      return { impl: native.impl, run: () => native.run(input.data as Int8Array, h as Int8Array, c as Int16Array, output.data as Int8Array) };
+    }
+    const run = createLstmInteger(params, derived, kernel);
     return {
-      impl: `reference lstm (int8x8→16${kernel === 'builtin' ? '' : `, ${kernel}`})`,
+      impl: `reference lstm (int8x8→16${kernel === 'builtin' ? '' : `, ${kernel}`}; ${native.fallback})`,
       run: () => run(input.data as Int8Array, h as Int8Array, c as Int16Array, output.data as Int8Array),
     };
   }

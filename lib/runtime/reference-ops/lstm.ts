@@ -104,7 +104,21 @@ export interface LstmFloatParams extends LstmOptions {
   /** [n_output, n_cell] and [n_output]. */
   readonly projection: Float32Array | null;
   readonly projectionBias: Float32Array | null;
+  /** Calibration: receives the values TFLite's calibrator logs, per step (LSTM_OBSERVED_SLOTS). */
+  readonly observe?: ((slot: number, values: Float32Array) => void) | undefined;
 }
+
+/**
+ * What createLstmFloat32 reports to `observe`, once per step (the values of the rows processed
+ * together; a view valid during the call). Slots 0-4 are the op's intermediate tensors, as
+ * TFLite's calibrator logs them (builtin_logging_ops/lstm.cc):
+ * - 0-3 (input, forget, cell, output gate): with layer norm only, the gate's pre-normalization
+ *   sum W_x·x + W_h·h (+ peephole), no bias;
+ * - 4 (hidden): o ⊙ act(c), before the projection;
+ * - 5 (cell state): the cell state after the step's update and clip (the integer LSTM's int16
+ *   cell scale is a power of two covering its range).
+ */
+export const LSTM_OBSERVED_SLOTS = { gates: [0, 1, 2, 3], hidden: 4, cellState: 5 } as const;
 
 /** TFLite's ApplyActivationToVector (float). NONE leaves the values (TFLite's own no-op). */
 function activate(v: Float32Array, n: number, activation: ActivationFunctionType): void {
@@ -206,7 +220,10 @@ export function createLstmFloat32(
         out[r * nCell + j] = v;
       }
     }
-    if (norm !== null) layerNormFloat(out, rows, nCell, norm, bias);
+    if (norm !== null) {
+      p.observe?.(g, out.subarray(0, rows * nCell));
+      layerNormFloat(out, rows, nCell, norm, bias);
+    }
     if (g === CELL) activate(out, rows * nCell, p.activation);
     else sigmoid(out, rows * nCell);
     return out;
@@ -224,11 +241,13 @@ export function createLstmFloat32(
         const at = r * nCell;
         updateCellFloat(cellState, cBase + at, nCell, i === null ? null : i.subarray(at), f.subarray(at), g.subarray(at), p.cellClip);
       }
+      p.observe?.(LSTM_OBSERVED_SLOTS.cellState, cellState.subarray(cBase, cBase + rows * nCell));
       const o = gate(OUTPUT, input, xBase, rows, outputState, hBase, cellState, cBase);
       // h = o ⊙ act(c), then the projection.
       for (let k = 0; k < rows * nCell; k++) hidden[k] = cellState[cBase + k]!;
       activate(hidden, rows * nCell, p.activation);
       for (let k = 0; k < rows * nCell; k++) hidden[k] = f32(o[k]! * hidden[k]!);
+      p.observe?.(LSTM_OBSERVED_SLOTS.hidden, hidden.subarray(0, rows * nCell));
       if (p.projection === null) {
         for (let k = 0; k < rows * nOut; k++) outputState[hBase + k] = hidden[k]!;
       } else {

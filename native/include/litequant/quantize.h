@@ -1,6 +1,8 @@
 // Kernel family: affine quantization of float32 to int8 and back.
 //
 //   quantize:    q = clamp(round_half_away_from_zero(x * inv_scale) + zero_point, qmin, qmax)
+//   quantize_tensor_half_even: the same with halves to even (XNNPACK's f32->qs8 convert, what
+//                the official runtime's QUANTIZE op computes)
 //   dequantize:  x = scale * (q - zero_point)          (one float rounding, as TFLite)
 //
 // `inv_scale` is float(1.0 / double(scale)), computed by the caller exactly as
@@ -33,6 +35,7 @@ using DequantizeChannelwiseFn = void (*)(size_t n, const int8_t* q, float* x,
 
 struct QuantizeKernels {
   QuantizeTensorFn quantize_tensor;
+  QuantizeTensorFn quantize_tensor_half_even;
   QuantizeChannelwiseFn quantize_channelwise;
   DequantizeTensorFn dequantize_tensor;
   DequantizeChannelwiseFn dequantize_channelwise;

@@ -18,6 +18,9 @@ struct AxisLayout {
 // `scale` and `zero_point` hold layout.channels entries; scales must be finite and > 0.
 void QuantizeToInt8(const float* x, int8_t* q, const AxisLayout& layout, const float* scale,
                     const int32_t* zero_point, int32_t qmin, int32_t qmax);
+// Per tensor, halves rounded to even: the runtime's QUANTIZE op (XNNPACK's rule), with
+// inv_scale = float(1 / double(scale)) as above.
+void QuantizeToInt8HalfEven(const float* x, int8_t* q, size_t n, float scale, int32_t zero_point);
 void DequantizeFromInt8(const int8_t* q, float* x, const AxisLayout& layout, const float* scale,
                         const int32_t* zero_point);
 

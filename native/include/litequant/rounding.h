@@ -24,6 +24,17 @@ static inline int8_t QuantizeOne(float x, float inv_scale, int32_t zero_point, i
   return static_cast<int8_t>(static_cast<int32_t>(RoundHalfAwayFromZero(y)) + zero_point);
 }
 
+// QuantizeOne with halves rounded to even (std::nearbyint in the default rounding mode).
+static inline int8_t QuantizeOneHalfEven(float x, float inv_scale, int32_t zero_point,
+                                         int32_t qmin, int32_t qmax) {
+  float y = x * inv_scale;
+  if (y != y) y = 0.0f;
+  const float lo = static_cast<float>(qmin - zero_point);
+  const float hi = static_cast<float>(qmax - zero_point);
+  y = y < lo ? lo : (y > hi ? hi : y);
+  return static_cast<int8_t>(static_cast<int32_t>(std::nearbyint(y)) + zero_point);
+}
+
 static inline float DequantizeOne(int8_t q, float scale, int32_t zero_point) {
   return scale * static_cast<float>(static_cast<int32_t>(q) - zero_point);
 }

@@ -7,12 +7,14 @@
 namespace litequant {
 namespace {
 
+// kHalfEven: vcvtnq rounds to nearest even; otherwise vrndaq rounds halves away from zero.
+template <bool kHalfEven = false>
 inline int32x4_t QuantizeStep(float32x4_t x, float32x4_t inv, float32x4_t lo, float32x4_t hi,
                               int32x4_t zp) {
   float32x4_t y = vmulq_f32(x, inv);
   y = vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(y), vceqq_f32(y, y)));  // NaN -> 0
   y = vminq_f32(vmaxq_f32(y, lo), hi);
-  return vaddq_s32(vcvtq_s32_f32(vrndaq_f32(y)), zp);
+  return vaddq_s32(kHalfEven ? vcvtnq_s32_f32(y) : vcvtq_s32_f32(vrndaq_f32(y)), zp);
 }
 
 inline void StoreInt8x8(int8_t* q, int32x4_t a, int32x4_t b) {
@@ -31,6 +33,20 @@ void QuantizeTensor(size_t n, const float* x, int8_t* q, float inv_scale, int32_
                 QuantizeStep(vld1q_f32(x + i + 4), inv, lo, hi, zp));
   }
   for (; i < n; ++i) q[i] = QuantizeOne(x[i], inv_scale, zero_point, qmin, qmax);
+}
+
+void QuantizeTensorHalfEven(size_t n, const float* x, int8_t* q, float inv_scale,
+                            int32_t zero_point, int32_t qmin, int32_t qmax) {
+  const float32x4_t inv = vdupq_n_f32(inv_scale);
+  const float32x4_t lo = vdupq_n_f32(static_cast<float>(qmin - zero_point));
+  const float32x4_t hi = vdupq_n_f32(static_cast<float>(qmax - zero_point));
+  const int32x4_t zp = vdupq_n_s32(zero_point);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    StoreInt8x8(q + i, QuantizeStep<true>(vld1q_f32(x + i), inv, lo, hi, zp),
+                QuantizeStep<true>(vld1q_f32(x + i + 4), inv, lo, hi, zp));
+  }
+  for (; i < n; ++i) q[i] = QuantizeOneHalfEven(x[i], inv_scale, zero_point, qmin, qmax);
 }
 
 void QuantizeChannelwise(size_t n, const float* x, int8_t* q, const float* inv_scale,
@@ -81,7 +97,7 @@ void DequantizeChannelwise(size_t n, const int8_t* q, float* x, const float* sca
 
 }  // namespace
 
-extern const QuantizeKernels kQs8QuantizeNeon = {QuantizeTensor, QuantizeChannelwise,
+extern const QuantizeKernels kQs8QuantizeNeon = {QuantizeTensor, QuantizeTensorHalfEven, QuantizeChannelwise,
                                                  DequantizeTensor, DequantizeChannelwise};
 
 }  // namespace litequant

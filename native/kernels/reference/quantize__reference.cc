@@ -10,6 +10,13 @@ void QuantizeTensor(size_t n, const float* x, int8_t* q, float inv_scale, int32_
   for (size_t i = 0; i < n; ++i) q[i] = QuantizeOne(x[i], inv_scale, zero_point, qmin, qmax);
 }
 
+void QuantizeTensorHalfEven(size_t n, const float* x, int8_t* q, float inv_scale,
+                            int32_t zero_point, int32_t qmin, int32_t qmax) {
+  for (size_t i = 0; i < n; ++i) {
+    q[i] = QuantizeOneHalfEven(x[i], inv_scale, zero_point, qmin, qmax);
+  }
+}
+
 void QuantizeChannelwise(size_t n, const float* x, int8_t* q, const float* inv_scale,
                          const int32_t* zero_point, int32_t qmin, int32_t qmax) {
   for (size_t i = 0; i < n; ++i) {
@@ -28,7 +35,7 @@ void DequantizeChannelwise(size_t n, const int8_t* q, float* x, const float* sca
 
 }  // namespace
 
-extern const QuantizeKernels kQs8QuantizeReference = {QuantizeTensor, QuantizeChannelwise,
+extern const QuantizeKernels kQs8QuantizeReference = {QuantizeTensor, QuantizeTensorHalfEven, QuantizeChannelwise,
                                                       DequantizeTensor, DequantizeChannelwise};
 
 }  // namespace litequant

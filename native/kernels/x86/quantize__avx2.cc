@@ -19,11 +19,14 @@ inline __m256 RoundHalfAway(__m256 y) {
 }
 
 // y = x * inv with NaN -> 0, clamped to [lo, hi], rounded, plus zero point; as int32.
+// kHalfEven: cvtps rounds to nearest even in the default MXCSR mode.
+template <bool kHalfEven = false>
 inline __m256i QuantizeStep(__m256 x, __m256 inv, __m256 lo, __m256 hi, __m256i zp) {
   __m256 y = _mm256_mul_ps(x, inv);
   y = _mm256_and_ps(y, _mm256_cmp_ps(y, y, _CMP_ORD_Q));
   y = _mm256_min_ps(_mm256_max_ps(y, lo), hi);
-  return _mm256_add_epi32(_mm256_cvttps_epi32(RoundHalfAway(y)), zp);
+  const __m256i r = kHalfEven ? _mm256_cvtps_epi32(y) : _mm256_cvttps_epi32(RoundHalfAway(y));
+  return _mm256_add_epi32(r, zp);
 }
 
 // Stores 8 int32 values known to fit in int8.
@@ -47,6 +50,19 @@ void QuantizeTensor(size_t n, const float* x, int8_t* q, float inv_scale, int32_
     StoreInt8x8(q + i, QuantizeStep(_mm256_loadu_ps(x + i), inv, lo, hi, zp));
   }
   for (; i < n; ++i) q[i] = QuantizeOne(x[i], inv_scale, zero_point, qmin, qmax);
+}
+
+void QuantizeTensorHalfEven(size_t n, const float* x, int8_t* q, float inv_scale,
+                            int32_t zero_point, int32_t qmin, int32_t qmax) {
+  const __m256 inv = _mm256_set1_ps(inv_scale);
+  const __m256 lo = _mm256_set1_ps(static_cast<float>(qmin - zero_point));
+  const __m256 hi = _mm256_set1_ps(static_cast<float>(qmax - zero_point));
+  const __m256i zp = _mm256_set1_epi32(zero_point);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    StoreInt8x8(q + i, QuantizeStep<true>(_mm256_loadu_ps(x + i), inv, lo, hi, zp));
+  }
+  for (; i < n; ++i) q[i] = QuantizeOneHalfEven(x[i], inv_scale, zero_point, qmin, qmax);
 }
 
 void QuantizeChannelwise(size_t n, const float* x, int8_t* q, const float* inv_scale,
@@ -88,7 +104,7 @@ void DequantizeChannelwise(size_t n, const int8_t* q, float* x, const float* sca
 
 }  // namespace
 
-extern const QuantizeKernels kQs8QuantizeAvx2 = {QuantizeTensor, QuantizeChannelwise,
+extern const QuantizeKernels kQs8QuantizeAvx2 = {QuantizeTensor, QuantizeTensorHalfEven, QuantizeChannelwise,
                                                  DequantizeTensor, DequantizeChannelwise};
 
 }  // namespace litequant

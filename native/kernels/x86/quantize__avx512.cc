@@ -21,11 +21,14 @@ inline __m512 RoundHalfAway(__m512 y) {
   return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(r), sign));
 }
 
+// kHalfEven: cvtps rounds to nearest even in the default MXCSR mode.
+template <bool kHalfEven = false>
 inline __m512i QuantizeStep(__m512 x, __m512 inv, __m512 lo, __m512 hi, __m512i zp) {
   __m512 y = _mm512_mul_ps(x, inv);
   y = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(y, y, _CMP_ORD_Q), y);
   y = _mm512_min_ps(_mm512_max_ps(y, lo), hi);
-  return _mm512_add_epi32(_mm512_cvttps_epi32(RoundHalfAway(y)), zp);
+  const __m512i r = kHalfEven ? _mm512_cvtps_epi32(y) : _mm512_cvttps_epi32(RoundHalfAway(y));
+  return _mm512_add_epi32(r, zp);
 }
 
 void QuantizeTensor(size_t n, const float* x, int8_t* q, float inv_scale, int32_t zero_point,
@@ -37,6 +40,19 @@ void QuantizeTensor(size_t n, const float* x, int8_t* q, float inv_scale, int32_
   for (size_t i = 0; i < n; i += 16) {
     const __mmask16 m = TailMask(n - i);
     const __m512i v = QuantizeStep(_mm512_maskz_loadu_ps(m, x + i), inv, lo, hi, zp);
+    _mm_mask_storeu_epi8(q + i, m, _mm512_cvtsepi32_epi8(v));
+  }
+}
+
+void QuantizeTensorHalfEven(size_t n, const float* x, int8_t* q, float inv_scale,
+                            int32_t zero_point, int32_t qmin, int32_t qmax) {
+  const __m512 inv = _mm512_set1_ps(inv_scale);
+  const __m512 lo = _mm512_set1_ps(static_cast<float>(qmin - zero_point));
+  const __m512 hi = _mm512_set1_ps(static_cast<float>(qmax - zero_point));
+  const __m512i zp = _mm512_set1_epi32(zero_point);
+  for (size_t i = 0; i < n; i += 16) {
+    const __mmask16 m = TailMask(n - i);
+    const __m512i v = QuantizeStep<true>(_mm512_maskz_loadu_ps(m, x + i), inv, lo, hi, zp);
     _mm_mask_storeu_epi8(q + i, m, _mm512_cvtsepi32_epi8(v));
   }
 }
@@ -79,7 +95,7 @@ void DequantizeChannelwise(size_t n, const int8_t* q, float* x, const float* sca
 
 }  // namespace
 
-extern const QuantizeKernels kQs8QuantizeAvx512 = {QuantizeTensor, QuantizeChannelwise,
+extern const QuantizeKernels kQs8QuantizeAvx512 = {QuantizeTensor, QuantizeTensorHalfEven, QuantizeChannelwise,
                                                    DequantizeTensor, DequantizeChannelwise};
 
 }  // namespace litequant
