@@ -207,6 +207,7 @@ export interface NativeBinding {
   lstmQs8Pack(arrays: readonly (Int8Array | Int16Array | Int32Array | null)[], numbers: Int32Array, params: LstmQs8PackParams): LstmQs8Handle;
   lstmQs8Run(handle: LstmQs8Handle, input: Int8Array, outputState: Int8Array, cellState: Int16Array, output: Int8Array, threads: number): void;
   lstmQs8Info(handle: LstmQs8Handle): LstmQs8PackedInfo;
+  lstmQs8Table(kind: 'logistic' | 'tanh', integerBits: number, out: Int16Array): void;
   quantizeInt8(
     input: Float32Array,
     output: Int8Array,

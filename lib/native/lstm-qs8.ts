@@ -155,3 +155,8 @@ export function packLstmQs8(options: LstmQs8Options, w: LstmQs8Weights): NativeL
     },
   };
 }
+
+/** gemmlowp's int16 logistic or tanh with `integerBits` (0..7) integer bits for every input, into `out[x + 32768]`. */
+export function lstmQs8Table(kind: 'logistic' | 'tanh', integerBits: number, out: Int16Array): void {
+  callNative((b) => b.lstmQs8Table(kind, integerBits, out));
+}

@@ -43,6 +43,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("lstmQs8Pack", Napi::Function::New(env, LstmQs8Pack, "lstmQs8Pack"));
   exports.Set("lstmQs8Run", Napi::Function::New(env, LstmQs8RunBinding, "lstmQs8Run"));
   exports.Set("lstmQs8Info", Napi::Function::New(env, LstmQs8Info, "lstmQs8Info"));
+  exports.Set("lstmQs8Table", Napi::Function::New(env, LstmQs8Table, "lstmQs8Table"));
   return exports;
 }
 

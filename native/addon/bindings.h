@@ -42,5 +42,6 @@ Napi::Value LstmInfo(const Napi::CallbackInfo& info);
 Napi::Value LstmQs8Pack(const Napi::CallbackInfo& info);
 Napi::Value LstmQs8RunBinding(const Napi::CallbackInfo& info);
 Napi::Value LstmQs8Info(const Napi::CallbackInfo& info);
+Napi::Value LstmQs8Table(const Napi::CallbackInfo& info);
 
 }  // namespace litequant

@@ -220,6 +220,20 @@ Napi::Value LstmQs8RunBinding(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// lstmQs8Table(kind: 'logistic' | 'tanh', integerBits: 0..7, out: Int16Array(65536))
+Napi::Value LstmQs8Table(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckArgCount(info, 3);
+  const std::string kind = ArgString(info, 0, "kind");
+  if (kind != "logistic" && kind != "tanh") ThrowExpected(env, "'logistic' or 'tanh'", "kind", info[0]);
+  const int integer_bits = static_cast<int>(ArgInteger(info, 1, "integerBits", 0, 7));
+  const auto out = ArgInt16Array(info, 2, "out");
+  CheckLength(env, out.length, 65536, "out");
+  LstmQs8ActivationTable(kind == "logistic" ? LstmQs8Activation::kLogistic : LstmQs8Activation::kTanh,
+                         integer_bits, out.data);
+  return env.Undefined();
+}
+
 Napi::Value LstmQs8Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckArgCount(info, 1);

@@ -9,7 +9,8 @@ import t from 'tap';
 
 import { InvalidArgumentError } from '../../lib/errors.js';
 import { capabilities, selectIsa } from '../../lib/native/index.js';
-import { packLstmQs8, type LstmQs8Weights } from '../../lib/native/lstm-qs8.js';
+import { lstmQs8Table, packLstmQs8, type LstmQs8Weights } from '../../lib/native/lstm-qs8.js';
+import { gemmlowp16 } from '../../lib/runtime/reference-ops/fixed-point.js';
 import type { OpCompiler } from '../../lib/runtime/ops/context.js';
 import { OP_COMPILERS } from '../../lib/runtime/ops/index.js';
 import { lstmCompiler, type LstmCompileOptions } from '../../lib/runtime/ops/lstm.js';
@@ -251,5 +252,28 @@ t.test('what the kernel cannot represent falls back to the reference with the re
   const huge = deriveLstmInteger({ ...p, scales: { ...p.scales, inputWeights: gates(() => 2 ** 40) } });
   const r = nativeLstmInteger(p, huge, 'builtin', 1);
   t.match('fallback' in r ? r.fallback : '', /the input scale \(2\^\d+\) is outside the kernel's shifts -31..31/);
+  t.end();
+});
+
+t.test('the native int16 sigmoid/tanh tables equal the TypeScript gemmlowp functions at every input', (t) => {
+  for (const kind of ['logistic', 'tanh'] as const) {
+    for (let integerBits = 0; integerBits <= 7; integerBits++) {
+      const native = new Int16Array(65536);
+      lstmQs8Table(kind, integerBits, native);
+      const f = kind === 'logistic' ? gemmlowp16.logistic : gemmlowp16.tanh;
+      let bad = 0;
+      let first = '';
+      for (let x = -32768; x < 32768; x++) {
+        const want = f(x, integerBits);
+        if (native[x + 32768] !== want) {
+          if (bad === 0) first = ` (first: x ${x}, native ${native[x + 32768]}, TypeScript ${want})`;
+          bad++;
+        }
+      }
+      t.equal(bad, 0, `${kind}, ${integerBits} integer bits: ${bad} of 65536 differ${first}`);
+    }
+  }
+  t.throws(() => lstmQs8Table('tanh', 8, new Int16Array(65536)), /integerBits/);
+  t.throws(() => lstmQs8Table('tanh', 3, new Int16Array(100)), /out/);
   t.end();
 });

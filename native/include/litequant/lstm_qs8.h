@@ -154,4 +154,9 @@ const char* LstmQs8PackedKernelName(const LstmQs8Packed& p);
 void LstmQs8Run(const LstmQs8Packed& p, const int8_t* input, int8_t* output_state,
                 int16_t* cell_state, int8_t* output, ThreadPool* pool);
 
+// gemmlowp's int16 logistic or tanh with `integer_bits` (0..7) integer bits, for every input:
+// table[x + 32768] (the tables LstmQs8Weights takes). Throws std::invalid_argument otherwise.
+enum class LstmQs8Activation { kLogistic, kTanh };
+void LstmQs8ActivationTable(LstmQs8Activation kind, int integer_bits, int16_t* table);
+
 }  // namespace litequant
