@@ -41,29 +41,6 @@ struct LstmHandle {
   int64_t external_bytes = 0;
 };
 
-const LstmHandle& Handle(const Napi::CallbackInfo& info) {
-  const Napi::Value v = info[0];
-  if (!v.IsExternal() || !v.As<Napi::External<LstmHandle>>().CheckTypeTag(&kLstmTag)) {
-    ThrowExpected(info.Env(), "a handle from lstmPack", "handle", v);
-  }
-  return *v.As<Napi::External<LstmHandle>>().Data();
-}
-
-// Tensor k of the `tensors` array: null/undefined, or a typed array of `type` and `length`.
-template <typename T>
-const T* Tensor(Napi::Env env, const Napi::Array& tensors, uint32_t k, napi_typedarray_type type,
-                const char* type_name, size_t length) {
-  const Napi::Value v = tensors.Get(k);
-  if (v.IsNull() || v.IsUndefined()) return nullptr;
-  const std::string param = "tensors[" + std::to_string(k) + "]";
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) {
-    ThrowExpected(env, std::string(type_name) + " or null", param.c_str(), v);
-  }
-  const auto a = v.As<Napi::TypedArrayOf<T>>();
-  CheckLength(env, a.ElementLength(), length, param.c_str());
-  return a.Data();
-}
-
 // Which entries of `tensors` are int8 for a hybrid LSTM: the 8 gate matrices, the 3 peephole
 // vectors and the projection.
 bool HybridInt8(uint32_t k) { return k < 11 || k == 15; }
@@ -143,8 +120,13 @@ Napi::Value LstmPack(const Napi::CallbackInfo& info) {
         const float* f[kTensorCount] = {};
         for (uint32_t k = 0; k < kTensorCount; ++k) {
           const size_t n = TensorLength(shape, k);
-          if (HybridInt8(k)) q[k] = Tensor<int8_t>(env, tensors, k, napi_int8_array, "an Int8Array", n);
-          else f[k] = Tensor<float>(env, tensors, k, napi_float32_array, "a Float32Array", n);
+          if (HybridInt8(k)) {
+            q[k] = OptionalTypedArrayElement<int8_t>(env, tensors, "tensors", k, napi_int8_array,
+                                                     "an Int8Array", n);
+          } else {
+            f[k] = OptionalTypedArrayElement<float>(env, tensors, "tensors", k,
+                                                    napi_float32_array, "a Float32Array", n);
+          }
         }
         for (int g = 0; g < 4; ++g) {
           w.input[g] = q[g];
@@ -167,7 +149,8 @@ Napi::Value LstmPack(const Napi::CallbackInfo& info) {
         LstmF32Weights w;
         const float* f[kTensorCount] = {};
         for (uint32_t k = 0; k < kTensorCount; ++k) {
-          f[k] = Tensor<float>(env, tensors, k, napi_float32_array, "a Float32Array",
+          f[k] = OptionalTypedArrayElement<float>(env, tensors, "tensors", k, napi_float32_array,
+                                                  "a Float32Array",
                                TensorLength(shape, k));
         }
         for (int g = 0; g < 4; ++g) {
@@ -205,7 +188,7 @@ Napi::Value LstmPack(const Napi::CallbackInfo& info) {
 Napi::Value LstmRunBinding(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckArgCount(info, 6);
-  const LstmHandle& h = Handle(info);
+  const LstmHandle& h = TaggedHandle<LstmHandle>(info, kLstmTag, "lstmPack");
   const LstmShape& s = h.shape;
   const auto input = ArgFloat32Array(info, 1, "input");
   const auto output_state = ArgFloat32Array(info, 2, "outputState");
@@ -236,7 +219,7 @@ Napi::Value LstmRunBinding(const Napi::CallbackInfo& info) {
 Napi::Value LstmInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckArgCount(info, 1);
-  const LstmHandle& h = Handle(info);
+  const LstmHandle& h = TaggedHandle<LstmHandle>(info, kLstmTag, "lstmPack");
   Napi::Object out = Napi::Object::New(env);
   out.Set("kind", Napi::String::New(env, LstmPackedHybrid(*h.packed) ? "hybrid" : "float32"));
   out.Set("path", Napi::String::New(env, PathName(LstmPackedPath(*h.packed))));

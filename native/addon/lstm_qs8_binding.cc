@@ -55,29 +55,6 @@ struct LstmQs8Handle {
   int64_t external_bytes = 0;
 };
 
-const LstmQs8Handle& Handle(const Napi::CallbackInfo& info) {
-  const Napi::Value v = info[0];
-  if (!v.IsExternal() || !v.As<Napi::External<LstmQs8Handle>>().CheckTypeTag(&kLstmQs8Tag)) {
-    ThrowExpected(info.Env(), "a handle from lstmQs8Pack", "handle", v);
-  }
-  return *v.As<Napi::External<LstmQs8Handle>>().Data();
-}
-
-// arrays[k]: null/undefined, or a typed array of `type` and `length`.
-template <typename T>
-const T* Array(Napi::Env env, const Napi::Array& arrays, uint32_t k, napi_typedarray_type type,
-               const char* type_name, size_t length) {
-  const Napi::Value v = arrays.Get(k);
-  if (v.IsNull() || v.IsUndefined()) return nullptr;
-  const std::string param = "arrays[" + std::to_string(k) + "]";
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) {
-    ThrowExpected(env, std::string(type_name) + " or null", param.c_str(), v);
-  }
-  const auto a = v.As<Napi::TypedArrayOf<T>>();
-  CheckLength(env, a.ElementLength(), length, param.c_str());
-  return a.Data();
-}
-
 template <typename T>
 bool Overlap(const TypedView<T>& a, const void* b_data, size_t b_bytes) {
   const auto* a0 = reinterpret_cast<const uint8_t*>(a.data);
@@ -121,13 +98,16 @@ Napi::Value LstmQs8Pack(const Napi::CallbackInfo& info) {
     return QuantizedMultiplier{numbers.data[at], numbers.data[at + 1]};
   };
   auto int8s = [&](uint32_t k, size_t length) {
-    return Array<int8_t>(env, arrays, k, napi_int8_array, "an Int8Array", length);
+    return OptionalTypedArrayElement<int8_t>(env, arrays, "arrays", k, napi_int8_array,
+                                              "an Int8Array", length);
   };
   auto int16s = [&](uint32_t k, size_t length) {
-    return Array<int16_t>(env, arrays, k, napi_int16_array, "an Int16Array", length);
+    return OptionalTypedArrayElement<int16_t>(env, arrays, "arrays", k, napi_int16_array,
+                                              "an Int16Array", length);
   };
   auto int32s = [&](uint32_t k, size_t length) {
-    return Array<int32_t>(env, arrays, k, napi_int32_array, "an Int32Array", length);
+    return OptionalTypedArrayElement<int32_t>(env, arrays, "arrays", k, napi_int32_array,
+                                              "an Int32Array", length);
   };
   for (uint32_t g = 0; g < 4; ++g) {
     w.input_weights[g] = int8s(g, nc * ni);
@@ -188,7 +168,7 @@ Napi::Value LstmQs8Pack(const Napi::CallbackInfo& info) {
 Napi::Value LstmQs8RunBinding(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckArgCount(info, 6);
-  const LstmQs8Handle& h = Handle(info);
+  const LstmQs8Handle& h = TaggedHandle<LstmQs8Handle>(info, kLstmQs8Tag, "lstmQs8Pack");
   const LstmShape& s = h.shape;
   const auto input = ArgInt8Array(info, 1, "input");
   const auto output_state = ArgInt8Array(info, 2, "outputState");
@@ -225,19 +205,22 @@ Napi::Value LstmQs8Table(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckArgCount(info, 3);
   const std::string kind = ArgString(info, 0, "kind");
-  if (kind != "logistic" && kind != "tanh") ThrowExpected(env, "'logistic' or 'tanh'", "kind", info[0]);
+  if (kind != "logistic" && kind != "tanh") {
+    ThrowExpected(env, "'logistic' or 'tanh'", "kind", info[0]);
+  }
   const int integer_bits = static_cast<int>(ArgInteger(info, 1, "integerBits", 0, 7));
   const auto out = ArgInt16Array(info, 2, "out");
   CheckLength(env, out.length, 65536, "out");
-  LstmQs8ActivationTable(kind == "logistic" ? LstmQs8Activation::kLogistic : LstmQs8Activation::kTanh,
-                         integer_bits, out.data);
+  const auto activation =
+      kind == "logistic" ? LstmQs8Activation::kLogistic : LstmQs8Activation::kTanh;
+  LstmQs8ActivationTable(activation, integer_bits, out.data);
   return env.Undefined();
 }
 
 Napi::Value LstmQs8Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckArgCount(info, 1);
-  const LstmQs8Handle& h = Handle(info);
+  const LstmQs8Handle& h = TaggedHandle<LstmQs8Handle>(info, kLstmQs8Tag, "lstmQs8Pack");
   Napi::Object out = Napi::Object::New(env);
   out.Set("path", Napi::String::New(env, PathName(LstmQs8PackedPath(*h.packed))));
   out.Set("kernel", Napi::String::New(env, LstmQs8PackedKernelName(*h.packed)));

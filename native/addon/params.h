@@ -63,4 +63,31 @@ TypedView<int64_t> ArgOptionalBigInt64Array(const Napi::CallbackInfo& info, size
 TypedView<float> ArgOptionalFloat32Array(const Napi::CallbackInfo& info, size_t i,
                                          const char* param);
 
+// Element k of the JS array `name` (an array of optional tensors): null/undefined, or a typed
+// array of `type` and `length` (a typed error otherwise).
+template <typename T>
+const T* OptionalTypedArrayElement(Napi::Env env, const Napi::Array& array, const char* name,
+                                   uint32_t k, napi_typedarray_type type, const char* type_name,
+                                   size_t length) {
+  const Napi::Value v = array.Get(k);
+  if (v.IsNull() || v.IsUndefined()) return nullptr;
+  const std::string param = std::string(name) + "[" + std::to_string(k) + "]";
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) {
+    ThrowExpected(env, std::string(type_name) + " or null", param.c_str(), v);
+  }
+  const auto a = v.As<Napi::TypedArrayOf<T>>();
+  CheckLength(env, a.ElementLength(), length, param.c_str());
+  return a.Data();
+}
+
+// info[0] as the External<H> a pack function tagged with `tag` (`maker` names that function).
+template <typename H>
+const H& TaggedHandle(const Napi::CallbackInfo& info, const napi_type_tag& tag, const char* maker) {
+  const Napi::Value v = info[0];
+  if (!v.IsExternal() || !v.As<Napi::External<H>>().CheckTypeTag(&tag)) {
+    ThrowExpected(info.Env(), std::string("a handle from ") + maker, "handle", v);
+  }
+  return *v.As<Napi::External<H>>().Data();
+}
+
 }  // namespace litequant

@@ -74,8 +74,8 @@ Napi::Value QuantizeInt8(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// quantizeInt8HalfEven(input: Float32Array, output: Int8Array, scale: Float32Array(1), zeroPoint): per tensor,
-// halves to even (the runtime's QUANTIZE op).
+// quantizeInt8HalfEven(input: Float32Array, output: Int8Array, scale: Float32Array(1),
+//                      zeroPoint): per tensor, halves to even (the runtime's QUANTIZE op).
 Napi::Value QuantizeInt8HalfEven(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckArgCount(info, 4);

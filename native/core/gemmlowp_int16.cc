@@ -46,7 +46,9 @@ int32_t MultiplyByPot(int32_t x, int exponent) {
 }
 
 // A FixedPoint<int32_t> constant as FixedPoint<int16_t>.
-int32_t Constant(int64_t int32_value) { return static_cast<int32_t>(RoundingDivideByPot(int32_value, 16)); }
+int32_t Constant(int64_t int32_value) {
+  return static_cast<int32_t>(RoundingDivideByPot(int32_value, 16));
+}
 
 int32_t HalfSum(int32_t a, int32_t b) {
   const int32_t sum = a + b;
@@ -90,7 +92,8 @@ int32_t ExpOnNegativeValues(int32_t a, int integer_bits) {
 
 int32_t ReciprocalF2(int32_t half_denominator) {
   const int32_t f2_one = 1 << 13;
-  int32_t x = Add(Constant(1515870810), Mul(half_denominator, Constant(-1010580540)));  // 48/17 - 32/17 d
+  // 48/17 - 32/17 d
+  int32_t x = Add(Constant(1515870810), Mul(half_denominator, Constant(-1010580540)));
   for (int i = 0; i < 3; ++i) {
     const int32_t one_minus = Sub(f2_one, Mul(half_denominator, x));
     x = Add(x, MultiplyByPot(Mul(x, one_minus), 2));
@@ -120,7 +123,8 @@ void LstmQs8ActivationTable(LstmQs8Activation kind, int integer_bits, int16_t* t
     throw std::invalid_argument("LSTM: expected 0 to 7 integer bits for an int16 activation table");
   }
   for (int32_t x = kMin; x <= kMax; ++x) {
-    const int32_t y = kind == LstmQs8Activation::kLogistic ? Logistic(x, integer_bits) : Tanh(x, integer_bits);
+    const int32_t y =
+        kind == LstmQs8Activation::kLogistic ? Logistic(x, integer_bits) : Tanh(x, integer_bits);
     table[x - kMin] = static_cast<int16_t>(y);
   }
 }

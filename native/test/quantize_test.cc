@@ -71,7 +71,8 @@ TEST_CASE("half-even variant rounds ties to even (the runtime's QUANTIZE, XNNPAC
   const float x[] = {0.25f, -0.25f, 0.75f, -0.75f, 1.25f, -1.25f, 1.75f, 0.2499f};
   int8_t q[8];
   k.quantize_tensor_half_even(8, x, q, InvScale(0.5f), 3, -128, 127);
-  const int8_t want[] = {3, 3, 5, 1, 5, 1, 7, 3};  // 0.5 -> 0, -0.5 -> 0, 1.5 -> 2, 2.5 -> 2, 3.5 -> 4
+  // 0.5 -> 0, -0.5 -> 0, 1.5 -> 2, -1.5 -> -2, 2.5 -> 2, -2.5 -> -2, 3.5 -> 4 (zero point 3)
+  const int8_t want[] = {3, 3, 5, 1, 5, 1, 7, 3};
   for (int i = 0; i < 8; ++i) CHECK_MSG(q[i] == want[i], "x=%g got %d want %d", x[i], q[i], want[i]);
 }
 
@@ -118,7 +119,8 @@ TEST_CASE("optimized per-tensor kernels equal the reference") {
             std::vector<int8_t> even_want(n + 1, 0x55), even_got(n + 1, 0x55);
             kQs8QuantizeReference.quantize_tensor_half_even(n, x.data(), even_want.data(),
                                                             InvScale(scale), zp, qmin, 127);
-            k.quantize_tensor_half_even(n, x.data(), even_got.data(), InvScale(scale), zp, qmin, 127);
+            k.quantize_tensor_half_even(n, x.data(), even_got.data(), InvScale(scale), zp, qmin,
+                                        127);
             CHECK_MSG(std::memcmp(even_want.data(), even_got.data(), n + 1) == 0,
                       "%s quantize half-even n=%zu scale=%g zp=%d qmin=%d", PathName(path), n,
                       scale, zp, qmin);

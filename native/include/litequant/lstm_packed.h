@@ -74,7 +74,8 @@ LstmStructure CheckLstmStructure(const LstmShape& shape, const Weights& w) {
   if (s.cifg && w.bias[0] != nullptr) LstmInvalid("a CIFG LSTM cannot have an input gate bias");
   s.peephole = w.peephole[1] != nullptr;
   if (w.peephole[2] != nullptr || (w.peephole[3] != nullptr) != s.peephole ||
-      (!s.cifg && (w.peephole[0] != nullptr) != s.peephole) || (s.cifg && w.peephole[0] != nullptr)) {
+      (!s.cifg && (w.peephole[0] != nullptr) != s.peephole) ||
+      (s.cifg && w.peephole[0] != nullptr)) {
     LstmInvalid("the peephole weights must be all present (the input gate's only without CIFG) or "
                 "all absent");
   }

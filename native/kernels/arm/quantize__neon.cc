@@ -97,7 +97,8 @@ void DequantizeChannelwise(size_t n, const int8_t* q, float* x, const float* sca
 
 }  // namespace
 
-extern const QuantizeKernels kQs8QuantizeNeon = {QuantizeTensor, QuantizeTensorHalfEven, QuantizeChannelwise,
+extern const QuantizeKernels kQs8QuantizeNeon = {QuantizeTensor, QuantizeTensorHalfEven,
+                                                 QuantizeChannelwise,
                                                  DequantizeTensor, DequantizeChannelwise};
 
 }  // namespace litequant

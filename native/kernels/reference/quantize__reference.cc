@@ -35,7 +35,8 @@ void DequantizeChannelwise(size_t n, const int8_t* q, float* x, const float* sca
 
 }  // namespace
 
-extern const QuantizeKernels kQs8QuantizeReference = {QuantizeTensor, QuantizeTensorHalfEven, QuantizeChannelwise,
-                                                      DequantizeTensor, DequantizeChannelwise};
+extern const QuantizeKernels kQs8QuantizeReference = {QuantizeTensor, QuantizeTensorHalfEven,
+                                                 QuantizeChannelwise,
+                                                 DequantizeTensor, DequantizeChannelwise};
 
 }  // namespace litequant

@@ -104,7 +104,8 @@ void DequantizeChannelwise(size_t n, const int8_t* q, float* x, const float* sca
 
 }  // namespace
 
-extern const QuantizeKernels kQs8QuantizeAvx2 = {QuantizeTensor, QuantizeTensorHalfEven, QuantizeChannelwise,
+extern const QuantizeKernels kQs8QuantizeAvx2 = {QuantizeTensor, QuantizeTensorHalfEven,
+                                                 QuantizeChannelwise,
                                                  DequantizeTensor, DequantizeChannelwise};
 
 }  // namespace litequant

@@ -95,7 +95,8 @@ void DequantizeChannelwise(size_t n, const int8_t* q, float* x, const float* sca
 
 }  // namespace
 
-extern const QuantizeKernels kQs8QuantizeAvx512 = {QuantizeTensor, QuantizeTensorHalfEven, QuantizeChannelwise,
-                                                   DequantizeTensor, DequantizeChannelwise};
+extern const QuantizeKernels kQs8QuantizeAvx512 = {QuantizeTensor, QuantizeTensorHalfEven,
+                                                 QuantizeChannelwise,
+                                                 DequantizeTensor, DequantizeChannelwise};
 
 }  // namespace litequant
