@@ -38,12 +38,7 @@ struct BinaryHandle {
 };
 
 BinaryHandle& Handle(const Napi::CallbackInfo& info) {
-  const Napi::Value v = info[0];
-  if (!v.IsExternal() ||
-      !v.As<Napi::External<BinaryHandle>>().CheckTypeTag(&kElementwiseBinaryTag)) {
-    ThrowExpected(info.Env(), "a handle from elementwiseBinaryCreate", "handle", v);
-  }
-  return *v.As<Napi::External<BinaryHandle>>().Data();
+  return TaggedHandle<BinaryHandle>(info, kElementwiseBinaryTag, "elementwiseBinaryCreate");
 }
 
 std::vector<size_t> ArgShape(const Napi::CallbackInfo& info, size_t i, const char* param) {

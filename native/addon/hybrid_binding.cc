@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "args.h"
 #include "bindings.h"
@@ -68,11 +69,7 @@ struct HybridHandle {
 };
 
 HybridHandle& Handle(const Napi::CallbackInfo& info) {
-  const Napi::Value v = info[0];
-  if (!v.IsExternal() || !v.As<Napi::External<HybridHandle>>().CheckTypeTag(&kHybridTag)) {
-    ThrowExpected(info.Env(), "a handle from hybridPack", "handle", v);
-  }
-  return *v.As<Napi::External<HybridHandle>>().Data();
+  return TaggedHandle<HybridHandle>(info, kHybridTag, "hybridPack");
 }
 
 void CheckProduct(Napi::Env env, double product, const char* what) {
@@ -188,14 +185,7 @@ Napi::Value HybridPack(const Napi::CallbackInfo& info) {
   }
   // Tell the GC about the packed copy (weights, per-column sums, scales and bias).
   h.external_bytes = static_cast<int64_t>(h.n * h.k + 16 * h.n);
-  Napi::MemoryManagement::AdjustExternalMemory(env, h.external_bytes);
-  auto external = Napi::External<HybridHandle>::New(
-      env, handle.release(), [](Napi::Env finalize_env, HybridHandle* released) {
-        Napi::MemoryManagement::AdjustExternalMemory(finalize_env, -released->external_bytes);
-        delete released;
-      });
-  external.TypeTag(&kHybridTag);
-  return external;
+  return WrapTaggedHandle(env, std::move(handle), kHybridTag);
 }
 
 Napi::Value HybridRun(const Napi::CallbackInfo& info) {

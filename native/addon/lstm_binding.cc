@@ -19,6 +19,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "args.h"
 #include "bindings.h"
@@ -175,14 +176,7 @@ Napi::Value LstmPack(const Napi::CallbackInfo& info) {
   const double weight_bytes = 4 * n_cell * static_cast<double>(shape.n_input + shape.n_output) +
                               n_cell * static_cast<double>(shape.n_output);
   handle->external_bytes = static_cast<int64_t>(weight_bytes * (hybrid ? 1 : 4) + 64 * n_cell);
-  Napi::MemoryManagement::AdjustExternalMemory(env, handle->external_bytes);
-  auto external = Napi::External<LstmHandle>::New(
-      env, handle.release(), [](Napi::Env finalize_env, LstmHandle* released) {
-        Napi::MemoryManagement::AdjustExternalMemory(finalize_env, -released->external_bytes);
-        delete released;
-      });
-  external.TypeTag(&kLstmTag);
-  return external;
+  return WrapTaggedHandle(env, std::move(handle), kLstmTag);
 }
 
 Napi::Value LstmRunBinding(const Napi::CallbackInfo& info) {

@@ -31,6 +31,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "args.h"
 #include "bindings.h"
@@ -155,14 +156,7 @@ Napi::Value LstmQs8Pack(const Napi::CallbackInfo& info) {
   handle->external_bytes = static_cast<int64_t>(
       4 * n_cell * static_cast<double>(ni + no) + n_cell * static_cast<double>(no) + 40 * n_cell +
       3 * 2 * static_cast<double>(kTableSize));
-  Napi::MemoryManagement::AdjustExternalMemory(env, handle->external_bytes);
-  auto external = Napi::External<LstmQs8Handle>::New(
-      env, handle.release(), [](Napi::Env finalize_env, LstmQs8Handle* released) {
-        Napi::MemoryManagement::AdjustExternalMemory(finalize_env, -released->external_bytes);
-        delete released;
-      });
-  external.TypeTag(&kLstmQs8Tag);
-  return external;
+  return WrapTaggedHandle(env, std::move(handle), kLstmQs8Tag);
 }
 
 Napi::Value LstmQs8RunBinding(const Napi::CallbackInfo& info) {

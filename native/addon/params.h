@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <new>
 #include <string>
 
@@ -82,12 +83,25 @@ const T* OptionalTypedArrayElement(Napi::Env env, const Napi::Array& array, cons
 
 // info[0] as the External<H> a pack function tagged with `tag` (`maker` names that function).
 template <typename H>
-const H& TaggedHandle(const Napi::CallbackInfo& info, const napi_type_tag& tag, const char* maker) {
+H& TaggedHandle(const Napi::CallbackInfo& info, const napi_type_tag& tag, const char* maker) {
   const Napi::Value v = info[0];
   if (!v.IsExternal() || !v.As<Napi::External<H>>().CheckTypeTag(&tag)) {
     ThrowExpected(info.Env(), std::string("a handle from ") + maker, "handle", v);
   }
   return *v.As<Napi::External<H>>().Data();
+}
+
+// A packed-weights handle as a tagged External whose `external_bytes` the GC is told about, from
+// creation until it is collected.
+template <typename H>
+Napi::Value WrapTaggedHandle(Napi::Env env, std::unique_ptr<H> handle, const napi_type_tag& tag) {
+  Napi::MemoryManagement::AdjustExternalMemory(env, handle->external_bytes);
+  auto external = Napi::External<H>::New(env, handle.release(), [](Napi::Env finalize_env, H* h) {
+    Napi::MemoryManagement::AdjustExternalMemory(finalize_env, -h->external_bytes);
+    delete h;
+  });
+  external.TypeTag(&tag);
+  return external;
 }
 
 }  // namespace litequant

@@ -31,6 +31,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "args.h"
@@ -74,11 +75,7 @@ struct Qs16Handle {
 };
 
 Qs16Handle& Handle(const Napi::CallbackInfo& info) {
-  const Napi::Value v = info[0];
-  if (!v.IsExternal() || !v.As<Napi::External<Qs16Handle>>().CheckTypeTag(&kQs16Tag)) {
-    ThrowExpected(info.Env(), "a handle from qs16Pack", "handle", v);
-  }
-  return *v.As<Napi::External<Qs16Handle>>().Data();
+  return TaggedHandle<Qs16Handle>(info, kQs16Tag, "qs16Pack");
 }
 
 void CheckProduct(Napi::Env env, double product, const char* what) {
@@ -264,14 +261,7 @@ Napi::Value Qs16Pack(const Napi::CallbackInfo& info) {
   // Tell the GC about the packed copy (int16 panels or the int8 filter, bias, requantization).
   h.external_bytes = static_cast<int64_t>(
       (kind == Qs16Kind::kDepthwise ? 1 : 2) * h.n * h.k + 24 * h.n);
-  Napi::MemoryManagement::AdjustExternalMemory(env, h.external_bytes);
-  auto external = Napi::External<Qs16Handle>::New(
-      env, handle.release(), [](Napi::Env finalize_env, Qs16Handle* released) {
-        Napi::MemoryManagement::AdjustExternalMemory(finalize_env, -released->external_bytes);
-        delete released;
-      });
-  external.TypeTag(&kQs16Tag);
-  return external;
+  return WrapTaggedHandle(env, std::move(handle), kQs16Tag);
 }
 
 Napi::Value Qs16Run(const Napi::CallbackInfo& info) {

@@ -20,6 +20,7 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <utility>
 
 #include "args.h"
 #include "bindings.h"
@@ -43,11 +44,7 @@ struct Qs8ConvHandle {
 };
 
 Qs8ConvHandle& Handle(const Napi::CallbackInfo& info) {
-  const Napi::Value v = info[0];
-  if (!v.IsExternal() || !v.As<Napi::External<Qs8ConvHandle>>().CheckTypeTag(&kQs8ConvTag)) {
-    ThrowExpected(info.Env(), "a handle from qs8ConvPack", "handle", v);
-  }
-  return *v.As<Napi::External<Qs8ConvHandle>>().Data();
+  return TaggedHandle<Qs8ConvHandle>(info, kQs8ConvTag, "qs8ConvPack");
 }
 
 TypedView<double> ArgFloat64Array(const Napi::CallbackInfo& info, size_t i, const char* param) {
@@ -167,14 +164,7 @@ Napi::Value Qs8ConvPack(const Napi::CallbackInfo& info) {
   });
   // Tell the GC about the packed copy (weights widened to int16 at most, per-channel data).
   handle->external_bytes = static_cast<int64_t>(2 * weights.length + 32 * oc);
-  Napi::MemoryManagement::AdjustExternalMemory(env, handle->external_bytes);
-  auto external = Napi::External<Qs8ConvHandle>::New(
-      env, handle.release(), [](Napi::Env finalize_env, Qs8ConvHandle* h) {
-        Napi::MemoryManagement::AdjustExternalMemory(finalize_env, -h->external_bytes);
-        delete h;
-      });
-  external.TypeTag(&kQs8ConvTag);
-  return external;
+  return WrapTaggedHandle(env, std::move(handle), kQs8ConvTag);
 }
 
 Napi::Value Qs8ConvRun(const Napi::CallbackInfo& info) {
